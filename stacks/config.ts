@@ -1,0 +1,424 @@
+/**
+ * The one place that reads stack config. It turns `pulumi config` values into a typed, validated
+ * settings object, or throws one error that lists every bad key with its value and what is accepted.
+ * Nothing here creates a resource, so a bad value stops the program before anything is registered.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as ipaddr from "ipaddr.js";
+import { parseFamiliarName } from "@swimlane/docker-reference";
+import { z } from "zod";
+import { checkCapacity, INSTANCE_ENI_LIMITS } from "./podCapacity";
+
+export const PROJECT = "eks-nginx";
+
+export const SERVICE_TYPES = ["LoadBalancer", "NodePort", "ClusterIP"] as const;
+export const TARGETS = ["eks", "kubeconfig"] as const;
+export const NAT_GATEWAY_STRATEGIES = ["Single", "OnePerAz"] as const;
+export const LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"] as const;
+
+export type ServiceType = (typeof SERVICE_TYPES)[number];
+
+/** Defaults of the flat keys; Pulumi.yaml's config schema states the same values (a test compares them). */
+export const DEFAULTS = {
+    target: "eks",
+    appName: "sample-app",
+    namespace: "default",
+    replicas: 1,
+    image: "nginx:1.28.0",
+    port: 80,
+    containerPort: 80,
+    serviceType: "LoadBalancer",
+    maxSurge: "25%",
+    maxUnavailable: "25%",
+    resources: {
+        requests: { cpu: "50m", memory: "32Mi" },
+        limits: { cpu: "250m", memory: "128Mi" },
+    },
+    kubeconfig: "",
+    kubeContext: "",
+    cluster: {
+        instanceTypes: ["t2.micro"],
+        desiredSize: 3,
+        minSize: 1,
+        maxSize: 4,
+        availabilityZones: 2,
+        natGateways: "Single",
+        logTypes: ["api", "audit", "authenticator"],
+        tags: {},
+    },
+} as const;
+
+export interface ResourceSettings {
+    requests: { cpu: string; memory: string };
+    limits: { cpu: string; memory: string };
+}
+
+export interface AppSettings {
+    name: string;
+    namespace: string;
+    replicas: number;
+    image: string;
+    port: number;
+    containerPort: number;
+    serviceType: ServiceType;
+    maxSurge: string | number;
+    maxUnavailable: string | number;
+    resources: ResourceSettings;
+}
+
+export interface ExistingVpcSettings {
+    id: string;
+    publicSubnetIds: string[];
+    privateSubnetIds: string[];
+}
+
+export interface SshSettings {
+    publicKey: string;
+    allowedCidrs: string[];
+}
+
+export interface ClusterSettings {
+    instanceTypes: string[];
+    desiredSize: number;
+    minSize: number;
+    maxSize: number;
+    kubernetesVersion?: string;
+    vpc?: ExistingVpcSettings;
+    availabilityZones: number;
+    natGateways: (typeof NAT_GATEWAY_STRATEGIES)[number];
+    ssh?: SshSettings;
+    logTypes: string[];
+    tags: Record<string, string>;
+    maxPodsPerNode?: number;
+}
+
+export type TargetSettings =
+    | { kind: "eks"; cluster: ClusterSettings }
+    | { kind: "kubeconfig"; kubeconfigPath: string; kubeconfig: string; context?: string };
+
+export interface StackSettings {
+    app: AppSettings;
+    target: TargetSettings;
+}
+
+// ---- what each key accepts; the text is what an error message shows after "expected" ----
+
+const DNS_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$/;
+const PERCENT_OR_INT = /^(0|[1-9][0-9]?|100)%$/;
+
+function intIn(min: number, max: number, accepted: string) {
+    return z.number({ error: accepted }).refine((v) => Number.isInteger(v) && v >= min && v <= max, { error: accepted });
+}
+
+const dnsLabel = (what: string) =>
+    z.string({ error: `${what}: a DNS label (lowercase letters, digits and '-', starting with a letter, at most 63)` })
+        .regex(DNS_LABEL, { error: `${what}: a DNS label (lowercase letters, digits and '-', starting with a letter, at most 63)` });
+
+const imageAccepted = "an image reference such as nginx:1.28.0, httpd:2.4 or registry.example.com/team/app@sha256:<64 hex>";
+const image = z.string({ error: imageAccepted }).refine((v) => {
+    try {
+        parseFamiliarName(v);
+        return true;
+    } catch {
+        return false;
+    }
+}, { error: imageAccepted });
+
+const surgeOrUnavailable = z.union([z.number(), z.string()], { error: "an integer ≥ 0 or a percentage such as 25%" })
+    .refine((v) => (typeof v === "number" ? Number.isInteger(v) && v >= 0 : PERCENT_OR_INT.test(v)), {
+        error: "an integer ≥ 0 or a percentage from 0% to 100% such as 25%",
+    });
+
+const quantity = (what: string) =>
+    z.string({ error: `a Kubernetes quantity for ${what}, such as 100m or 128Mi` })
+        .regex(QUANTITY, { error: `a Kubernetes quantity for ${what}, such as 100m or 128Mi` });
+
+/** A strict object whose errors say what it accepts, and name the known settings on a typo. */
+function settings<S extends z.ZodRawShape>(shape: S, accepted: string) {
+    const known = Object.keys(shape).join(", ");
+    return z.strictObject(shape, {
+        error: (issue) => (issue.code === "unrecognized_keys" ? `no such setting; known settings here: ${known}` : accepted),
+    });
+}
+
+const cpuAndMemory = () => settings({ cpu: quantity("cpu"), memory: quantity("memory") }, "an object {cpu, memory}");
+const resources = settings({ requests: cpuAndMemory(), limits: cpuAndMemory() },
+    "an object {requests: {cpu, memory}, limits: {cpu, memory}}");
+
+function isNetworkCidr(v: string): boolean {
+    try {
+        const [addr, bits] = ipaddr.parseCIDR(v);
+        // The address must be the network's own (no host bits), as AWS requires.
+        const network = addr.kind() === "ipv4"
+            ? ipaddr.IPv4.networkAddressFromCIDR(v)
+            : ipaddr.IPv6.networkAddressFromCIDR(v);
+        return network.toString() === addr.toString() && bits >= 0;
+    } catch {
+        return false;
+    }
+}
+
+const cidrAccepted = "a network CIDR such as 203.0.113.0/24 (no host bits set); 0.0.0.0/0 and ::/0 are refused: SSH must not be open to the internet";
+const sshCidr = z.string({ error: cidrAccepted })
+    .refine((v) => isNetworkCidr(v) && !/\/0$/.test(v), { error: cidrAccepted });
+
+const sshKeyAccepted = "an OpenSSH public key line (ssh-ed25519, ssh-rsa or ecdsa-sha2-nistp256/384/521, then base64)";
+const sshPublicKey = z.string({ error: sshKeyAccepted })
+    .regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( .*)?$/, { error: sshKeyAccepted });
+
+const instanceTypeAccepted = `one of ${Object.keys(INSTANCE_ENI_LIMITS).join(", ")} (for another type, also set cluster.maxPodsPerNode)`;
+
+const clusterSchema = settings({
+    instanceTypes: z.array(z.string({ error: "an EC2 instance type name" }).regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, {
+        error: "an EC2 instance type name such as t3.medium",
+    }), { error: "a list of EC2 instance types, such as [\"t3.medium\"]" })
+        .min(1, { error: "a list of at least one EC2 instance type" })
+        .optional(),
+    desiredSize: intIn(0, 450, "an integer from 0 to 450").optional(),
+    minSize: intIn(0, 450, "an integer from 0 to 450").optional(),
+    maxSize: intIn(1, 450, "an integer from 1 to 450").optional(),
+    kubernetesVersion: z.string({ error: "a Kubernetes minor version such as 1.33" })
+        .regex(/^1\.[0-9]{2}$/, { error: "a Kubernetes minor version such as 1.33" }).optional(),
+    vpc: settings({
+        id: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, { error: "a VPC id such as vpc-0123456789abcdef0" }),
+        publicSubnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, { error: "subnet ids such as subnet-0123456789abcdef0" })).optional(),
+        privateSubnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, { error: "subnet ids such as subnet-0123456789abcdef0" })).optional(),
+    }, "an object {id, publicSubnetIds, privateSubnetIds}")
+        .refine((v) => (v.publicSubnetIds?.length ?? 0) + (v.privateSubnetIds?.length ?? 0) >= 2, {
+            error: "at least two subnet ids in publicSubnetIds and privateSubnetIds together (EKS needs two availability zones)",
+        }).optional(),
+    availabilityZones: intIn(2, 6, "an integer from 2 to 6").optional(),
+    natGateways: z.enum(NAT_GATEWAY_STRATEGIES, { error: `one of ${NAT_GATEWAY_STRATEGIES.join(", ")}` }).optional(),
+    ssh: settings({
+        publicKey: sshPublicKey,
+        allowedCidrs: z.array(sshCidr, { error: "a list of CIDRs" }).min(1, { error: "at least one CIDR allowed to reach port 22" }),
+    }, "an object {publicKey, allowedCidrs}").optional(),
+    logTypes: z.array(z.enum(LOG_TYPES, { error: `each one of ${LOG_TYPES.join(", ")}` }), { error: `a list of ${LOG_TYPES.join(", ")}` }).optional(),
+    tags: z.record(z.string(), z.string({ error: "string values" }), { error: "an object of string tags" }).optional(),
+    maxPodsPerNode: intIn(3, 737, "an integer from 3 to 737").optional(),
+}, "an object of cluster settings (see Pulumi.yaml)");
+
+/** One bad key: where, what it was, what is accepted. */
+export interface ConfigProblem {
+    key: string;
+    value: unknown;
+    expected: string;
+}
+
+export class StackConfigError extends Error {
+    constructor(readonly problems: ConfigProblem[]) {
+        super(
+            "Invalid stack configuration; nothing was deployed:\n" +
+            problems.map((p) => `  - ${p.key} = ${show(p.value)}: expected ${p.expected}`).join("\n"),
+        );
+        this.name = "StackConfigError";
+    }
+}
+
+function show(value: unknown): string {
+    return value === undefined ? "(unset)" : JSON.stringify(value);
+}
+
+const FLAT_KEYS = ["target", "appName", "namespace", "replicas", "image", "port", "containerPort", "serviceType",
+    "maxSurge", "maxUnavailable", "resources", "kubeconfig", "kubeContext", "cluster"] as const;
+
+/** Integer flat keys arrive as strings ("3"); anything else stays a string and fails the number check. */
+function parseIntLike(raw: string): number | string {
+    return /^[+-]?[0-9]+$/.test(raw.trim()) ? Number(raw) : raw;
+}
+
+/** Objects, lists and sizes come as JSON; "25%" stays a string, "1" becomes 1. */
+function parseJsonLike(raw: string): unknown {
+    try {
+        return JSON.parse(raw);
+    } catch {
+        return raw;
+    }
+}
+
+function valueAt(root: unknown, keyPath: PropertyKey[]): unknown {
+    let v: unknown = root;
+    for (const k of keyPath) {
+        if (v === null || typeof v !== "object") {
+            return undefined;
+        }
+        v = (v as Record<PropertyKey, unknown>)[k];
+    }
+    return v;
+}
+
+function keyName(key: string, keyPath: PropertyKey[]): string {
+    return [key, ...keyPath.map(String)].join(".");
+}
+
+export interface LoadOptions {
+    /** Environment used for the kubeconfig default ($KUBECONFIG, $HOME). */
+    env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Validates the full config map of a stack (keys like "eks-nginx:replicas", as `pulumi.runtime.allConfig()`
+ * returns them; other namespaces such as aws: are ignored).
+ */
+export function parseStackConfig(all: Record<string, string>, options: LoadOptions = {}): StackSettings {
+    const problems: ConfigProblem[] = [];
+    const raw: Record<string, string> = {};
+    const prefix = `${PROJECT}:`;
+    for (const [fullKey, value] of Object.entries(all)) {
+        if (!fullKey.startsWith(prefix)) {
+            continue;
+        }
+        const key = fullKey.slice(prefix.length);
+        if (!(FLAT_KEYS as readonly string[]).includes(key)) {
+            problems.push({ key, value, expected: `no such key; known keys: ${FLAT_KEYS.join(", ")}` });
+            continue;
+        }
+        raw[key] = value;
+    }
+
+    function check<T>(key: string, schema: z.ZodType<T>, value: unknown, fallback: T): T {
+        if (value === undefined) {
+            return fallback;
+        }
+        const result = schema.safeParse(value);
+        if (result.success) {
+            return result.data;
+        }
+        for (const issue of result.error.issues) {
+            // Typos in structured config name the unknown setting itself.
+            const paths = issue.code === "unrecognized_keys" ? issue.keys.map((k) => [...issue.path, k]) : [issue.path];
+            for (const p of paths) {
+                problems.push({ key: keyName(key, p), value: p.length ? valueAt(value, p) : value, expected: issue.message });
+            }
+        }
+        return fallback;
+    }
+
+    const target = check("target", z.enum(TARGETS, { error: `one of ${TARGETS.join(", ")}` }), raw.target, DEFAULTS.target);
+    const replicas = check("replicas", intIn(0, 1000, "an integer from 0 to 1000"), maybe(raw.replicas, parseIntLike), DEFAULTS.replicas);
+    const app: AppSettings = {
+        name: check("appName", dnsLabel("appName"), raw.appName, DEFAULTS.appName),
+        namespace: check("namespace", dnsLabel("namespace"), raw.namespace, DEFAULTS.namespace),
+        replicas,
+        image: check("image", image, raw.image, DEFAULTS.image),
+        port: check("port", intIn(1, 65535, "an integer from 1 to 65535"), maybe(raw.port, parseIntLike), DEFAULTS.port),
+        containerPort: check("containerPort", intIn(1, 65535, "an integer from 1 to 65535"),
+            maybe(raw.containerPort, parseIntLike), DEFAULTS.containerPort),
+        serviceType: check("serviceType", z.enum(SERVICE_TYPES, { error: `one of ${SERVICE_TYPES.join(", ")}` }),
+            raw.serviceType, DEFAULTS.serviceType),
+        maxSurge: check("maxSurge", surgeOrUnavailable, maybe(raw.maxSurge, parseJsonLike), DEFAULTS.maxSurge),
+        maxUnavailable: check("maxUnavailable", surgeOrUnavailable, maybe(raw.maxUnavailable, parseJsonLike),
+            DEFAULTS.maxUnavailable),
+        resources: check("resources", resources, maybe(raw.resources, parseJsonLike), DEFAULTS.resources),
+    };
+    if (isZero(app.maxSurge) && isZero(app.maxUnavailable)) {
+        problems.push({
+            key: "maxSurge",
+            value: app.maxSurge,
+            expected: "maxSurge and maxUnavailable not both 0 (a rollout could never progress)",
+        });
+    }
+
+    let targetSettings: TargetSettings | undefined;
+    if (target === "eks") {
+        for (const key of ["kubeconfig", "kubeContext"] as const) {
+            if (raw[key] !== undefined && raw[key] !== "") {
+                problems.push({ key, value: raw[key], expected: "unset when target is eks (the cluster's own kubeconfig is used)" });
+            }
+        }
+        const c = check("cluster", clusterSchema, maybe(raw.cluster, parseJsonLike), {});
+        const cluster: ClusterSettings = {
+            instanceTypes: c.instanceTypes ?? [...DEFAULTS.cluster.instanceTypes],
+            desiredSize: c.desiredSize ?? DEFAULTS.cluster.desiredSize,
+            minSize: c.minSize ?? DEFAULTS.cluster.minSize,
+            maxSize: c.maxSize ?? DEFAULTS.cluster.maxSize,
+            kubernetesVersion: c.kubernetesVersion,
+            vpc: c.vpc && {
+                id: c.vpc.id,
+                publicSubnetIds: c.vpc.publicSubnetIds ?? [],
+                privateSubnetIds: c.vpc.privateSubnetIds ?? [],
+            },
+            availabilityZones: c.availabilityZones ?? DEFAULTS.cluster.availabilityZones,
+            natGateways: c.natGateways ?? DEFAULTS.cluster.natGateways,
+            ssh: c.ssh,
+            logTypes: c.logTypes ?? [...DEFAULTS.cluster.logTypes],
+            tags: c.tags ?? {},
+            maxPodsPerNode: c.maxPodsPerNode,
+        };
+        checkCluster(cluster, problems);
+        if (problems.length === 0) {
+            const capacity = checkCapacity({
+                replicas: app.replicas,
+                maxSurge: app.maxSurge,
+                desiredSize: cluster.desiredSize,
+                instanceTypes: cluster.instanceTypes,
+                maxPodsPerNode: cluster.maxPodsPerNode,
+            });
+            if (capacity) {
+                problems.push({ key: "replicas", value: app.replicas, expected: `a count that fits the node group; ${capacity}` });
+            }
+        }
+        targetSettings = { kind: "eks", cluster };
+    } else {
+        if (raw.cluster !== undefined) {
+            problems.push({ key: "cluster", value: parseJsonLike(raw.cluster), expected: "unset when target is kubeconfig (no AWS resources are made)" });
+        }
+        targetSettings = readKubeconfig(raw.kubeconfig ?? "", raw.kubeContext ?? "", options.env ?? process.env, problems);
+    }
+
+    if (problems.length > 0) {
+        throw new StackConfigError(problems);
+    }
+    return { app, target: targetSettings! };
+}
+
+function maybe<T>(raw: string | undefined, parse: (s: string) => T): T | undefined {
+    return raw === undefined ? undefined : parse(raw);
+}
+
+function isZero(v: string | number): boolean {
+    return v === 0 || v === "0%";
+}
+
+function checkCluster(c: ClusterSettings, problems: ConfigProblem[]): void {
+    if (c.minSize > c.desiredSize || c.desiredSize > c.maxSize) {
+        problems.push({
+            key: "cluster",
+            value: { minSize: c.minSize, desiredSize: c.desiredSize, maxSize: c.maxSize },
+            expected: "minSize ≤ desiredSize ≤ maxSize",
+        });
+    }
+    if (c.maxPodsPerNode === undefined) {
+        c.instanceTypes.forEach((type, i) => {
+            if (!(type in INSTANCE_ENI_LIMITS)) {
+                problems.push({ key: `cluster.instanceTypes.${i}`, value: type, expected: instanceTypeAccepted });
+            }
+        });
+    }
+}
+
+function readKubeconfig(configured: string, context: string, env: NodeJS.ProcessEnv, problems: ConfigProblem[]): TargetSettings | undefined {
+    const fromEnv = env.KUBECONFIG ?? "";
+    if (configured === "" && fromEnv.includes(path.delimiter)) {
+        problems.push({ key: "kubeconfig", value: fromEnv, expected: "one kubeconfig file: set kubeconfig, since $KUBECONFIG lists several" });
+        return undefined;
+    }
+    const file = configured !== "" ? configured : fromEnv !== "" ? fromEnv : path.join(env.HOME ?? os.homedir(), ".kube", "config");
+    const resolved = file.startsWith("~/") ? path.join(env.HOME ?? os.homedir(), file.slice(2)) : path.resolve(file);
+    let contents: string;
+    try {
+        contents = fs.readFileSync(resolved, "utf8");
+    } catch (e) {
+        problems.push({
+            key: "kubeconfig",
+            value: configured === "" ? `(default) ${resolved}` : configured,
+            expected: `a readable kubeconfig file (${(e as NodeJS.ErrnoException).code ?? "unreadable"}); ` +
+                "set it with `pulumi config set kubeconfig <path>` or $KUBECONFIG",
+        });
+        return undefined;
+    }
+    return { kind: "kubeconfig", kubeconfigPath: resolved, kubeconfig: contents, context: context === "" ? undefined : context };
+}
