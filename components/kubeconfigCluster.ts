@@ -1,0 +1,34 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+
+/** The arguments of a {@link KubeconfigCluster}. */
+export interface KubeconfigClusterArgs {
+    /** Contents of the kubeconfig file (kind, minikube, Docker Desktop or any other cluster). */
+    kubeconfig: pulumi.Input<string>;
+    /** Context to use; defaults to the kubeconfig's current-context. */
+    context?: string;
+}
+
+/**
+ * An existing cluster reached through a kubeconfig: the local stage's stand-in for {@link EksCluster}.
+ * It creates no cloud resources, only a Kubernetes provider bound to that kubeconfig.
+ */
+export class KubeconfigCluster extends pulumi.ComponentResource {
+    public readonly provider: k8s.Provider;
+    public readonly kubeconfig: pulumi.Output<string>;
+    /** The kube context in use. */
+    public readonly clusterName: pulumi.Output<string>;
+
+    constructor(name: string, args: KubeconfigClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("eks-nginx:cluster:KubeconfigCluster", name, {}, opts);
+        this.kubeconfig = pulumi.secret(args.kubeconfig);
+        this.clusterName = pulumi.output(args.kubeconfig).apply((text) =>
+            args.context ?? /^current-context:\s*"?([^"\n]+?)"?\s*$/m.exec(text)?.[1] ?? "(no current-context)");
+        this.provider = new k8s.Provider(`${name}-k8s`, {
+            kubeconfig: this.kubeconfig,
+            context: args.context,
+            enableServerSideApply: true,
+        }, { parent: this });
+        this.registerOutputs({ kubeconfig: this.kubeconfig, clusterName: this.clusterName });
+    }
+}
