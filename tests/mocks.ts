@@ -1,0 +1,196 @@
+/**
+ * The one mocks helper of the suite: Pulumi mocks set once, a recorder of every registration, an Output
+ * unwrapper and a runner for the whole program with a given stack config.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { MockMonitor, MockResourceArgs } from "@pulumi/pulumi/runtime/mocks";
+import { parse as parseYaml } from "yaml";
+
+export const PROJECT = "eks-nginx";
+export const STACK = "test";
+export const ROOT = path.resolve(__dirname, "..");
+
+export interface Registration {
+    type: string;
+    name: string;
+    inputs: Record<string, any>;
+    provider?: string;
+    custom?: boolean;
+}
+
+export const FAKE_KUBECONFIG = JSON.stringify({
+    apiVersion: "v1",
+    kind: "Config",
+    "current-context": "aws",
+    clusters: [{ name: "kubernetes", cluster: { server: "https://example.eks.amazonaws.com", "certificate-authority-data": "Q0E=" } }],
+    contexts: [{ name: "aws", context: { cluster: "kubernetes", user: "aws" } }],
+    users: [{ name: "aws", user: { token: "not-a-real-token" } }],
+});
+export const LB_HOSTNAME = "a1b2c3-123456789.ap-northeast-1.elb.amazonaws.com";
+
+/** Registrations since the last reset, in order. */
+export const registrations: Registration[] = [];
+
+/** What the engine would return: inputs, plus the outputs the program reads. */
+function mockState(args: MockResourceArgs): Record<string, any> {
+    const inputs = args.inputs;
+    switch (args.type) {
+        case "eks:index:Cluster":
+            // eks v4 components are opaque in mocks: their children never register, so the mock answers for them.
+            return { ...inputs, kubeconfigJson: FAKE_KUBECONFIG,
+                eksCluster: { name: `${args.name}-1234567`, vpcConfig: { clusterSecurityGroupId: "sg-0eks0managed0000" } } };
+        case "awsx:ec2:Vpc":
+            return { ...inputs, vpcId: "vpc-0new0000000000000",
+                publicSubnetIds: ["subnet-0pub0000000000001", "subnet-0pub0000000000002"],
+                privateSubnetIds: ["subnet-0prv0000000000001", "subnet-0prv0000000000002"] };
+        case "aws:ec2/launchTemplate:LaunchTemplate":
+            return { ...inputs, latestVersion: 1 };
+        case "aws:iam/role:Role":
+            return { ...inputs, name: `${args.name}-role`, arn: `arn:aws:iam::123456789012:role/${args.name}` };
+        case "aws:ec2/keyPair:KeyPair":
+            return { ...inputs, keyName: `${args.name}-key` };
+        case "kubernetes:apps/v1:Deployment":
+            return { ...inputs, status: { readyReplicas: inputs.spec.replicas, availableReplicas: inputs.spec.replicas } };
+        case "kubernetes:core/v1:Service": {
+            const spec = { ...inputs.spec, clusterIP: "10.100.0.10",
+                ports: inputs.spec.ports.map((p: any) => ({ ...p, nodePort: 31080 })) };
+            const status = spec.type === "LoadBalancer" ? { loadBalancer: { ingress: [{ hostname: LB_HOSTNAME }] } } : {};
+            return { ...inputs, spec, status };
+        }
+        default:
+            return inputs;
+    }
+}
+
+void pulumi.runtime.setMocks({
+    newResource(args) {
+        registrations.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, custom: args.custom });
+        return { id: args.custom ? `${args.name}-id` : undefined, state: mockState(args) };
+    },
+    call(args) {
+        return args.inputs;
+    },
+}, PROJECT, STACK, false);
+
+function monitor(): MockMonitor {
+    return pulumi.runtime.getMonitor() as unknown as MockMonitor;
+}
+
+/** URNs registered since the last reset; the URN's type chain shows each resource's parents. */
+export function registeredUrns(): string[] {
+    return [...monitor().resources.keys()];
+}
+
+/** The reference (`urn::id`) that resources bound to the one registered provider of this type carry. */
+export function providerRef(type = "pulumi:providers:kubernetes"): string {
+    const urns = registeredUrns().filter((u) => u.includes(`${type}::`));
+    if (urns.length !== 1) {
+        throw new Error(`expected one ${type}, found ${urns.length}`);
+    }
+    const name = urns[0].split("::").pop();
+    return `${urns[0]}::${name}-id`;
+}
+
+export function reset(): void {
+    registrations.length = 0;
+    monitor().resources.clear();
+}
+
+export function unwrap<T>(output: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => output.apply(resolve));
+}
+
+const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
+/** An input value as the engine receives it: a secret arrives wrapped in Pulumi's secret signature. */
+export function asSecret(value: unknown): { secret: boolean; value: unknown } {
+    if (value && typeof value === "object" && (value as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG_VALUE) {
+        return { secret: true, value: (value as Record<string, unknown>).value };
+    }
+    return { secret: false, value };
+}
+
+export function ofType(type: string): Registration[] {
+    return registrations.filter((r) => r.type === type);
+}
+
+export function one(type: string): Registration {
+    const found = ofType(type);
+    if (found.length !== 1) {
+        throw new Error(`expected one ${type}, found ${found.length}: ${registrations.map((r) => r.type).join(", ")}`);
+    }
+    return found[0];
+}
+
+/** Stack config as `pulumi.runtime.allConfig()` gives it: full keys, objects as JSON. */
+export function configMap(values: Record<string, unknown>): Record<string, string> {
+    return Object.fromEntries(Object.entries(values).map(([k, v]) => [
+        k.includes(":") ? k : `${PROJECT}:${k}`,
+        typeof v === "string" ? v : JSON.stringify(v),
+    ]));
+}
+
+/** The config a stage's program sees: Pulumi.yaml's defaults under the stage file's values, as the CLI merges them. */
+export function stageConfig(stage: string): Record<string, string> {
+    const project = parseYaml(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
+    const stack = parseYaml(fs.readFileSync(path.join(ROOT, `Pulumi.${stage}.yaml`), "utf8"));
+    const merged: Record<string, unknown> = {};
+    for (const [key, decl] of Object.entries<any>(project.config)) {
+        if (decl && typeof decl === "object" && "default" in decl) {
+            merged[key] = decl.default;
+        } else if (decl && typeof decl === "object" && "value" in decl) {
+            merged[key] = decl.value;
+        }
+    }
+    Object.assign(merged, stack.config);
+    return configMap(merged);
+}
+
+/** A kubeconfig file for local-stage runs. */
+export function writeTempKubeconfig(contents = FAKE_KUBECONFIG): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "eks-nginx-test-"));
+    const file = path.join(dir, "config");
+    fs.writeFileSync(file, contents);
+    return file;
+}
+
+export interface ProgramOutputs {
+    url: string;
+    clusterName: string;
+    kubeconfig: string;
+    deploymentName: string;
+    serviceName: string;
+    readyReplicas: number;
+    secret: Record<string, boolean>;
+}
+
+type Program = () => Promise<Record<string, pulumi.Output<any>>>;
+
+/** Runs index.ts with the given config; resolves when all its outputs are known. */
+export async function runProgram(config: Record<string, string>): Promise<ProgramOutputs> {
+    reset();
+    pulumi.runtime.setAllConfig(config);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const main: Program = require("../index");
+    const outputs = await main();
+    const result: Record<string, unknown> = { secret: {} };
+    for (const [key, value] of Object.entries(outputs)) {
+        result[key] = await unwrap(value);
+        (result.secret as Record<string, boolean>)[key] = await pulumi.isSecret(value);
+    }
+    return result as unknown as ProgramOutputs;
+}
+
+/** Runs the program expecting a config error; returns its message. */
+export async function runProgramExpectingError(config: Record<string, string>): Promise<string> {
+    try {
+        await runProgram(config);
+    } catch (e) {
+        return (e as Error).message;
+    }
+    throw new Error("the program accepted a config it should have refused");
+}

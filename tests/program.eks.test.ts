@@ -1,0 +1,163 @@
+import * as assert from "assert";
+import { asSecret, configMap, providerRef, FAKE_KUBECONFIG, LB_HOSTNAME, one, ofType, ProgramOutputs, registeredUrns, registrations, runProgram, stageConfig } from "./mocks";
+
+const SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB me@laptop";
+
+describe("EKS stage program (dev, under mocks)", () => {
+    let out: ProgramOutputs;
+    before(async () => {
+        out = await runProgram({ ...stageConfig("dev"), ...configMap({ replicas: "3", port: "8080", image: "httpd:2.4", containerPort: "8081" }) });
+    });
+
+    it("sends replicas, image and container port to the Deployment", () => {
+        const d = one("kubernetes:apps/v1:Deployment").inputs;
+        assert.strictEqual(d.spec.replicas, 3);
+        const [container] = d.spec.template.spec.containers;
+        assert.strictEqual(container.image, "httpd:2.4");
+        assert.strictEqual(container.name, "httpd-container");
+        assert.deepStrictEqual(container.ports, [{ name: "http", containerPort: 8081, protocol: "TCP" }]);
+    });
+
+    it("names and labels as the tutorial does, with a RollingUpdate of 25%/25%", () => {
+        const d = one("kubernetes:apps/v1:Deployment").inputs;
+        assert.strictEqual(d.metadata.name, "sample-deployment");
+        assert.deepStrictEqual(d.spec.selector.matchLabels, { app: "sample-app" });
+        assert.deepStrictEqual(d.spec.template.metadata.labels, { app: "sample-app" });
+        assert.deepStrictEqual(d.spec.strategy, { type: "RollingUpdate", rollingUpdate: { maxSurge: "25%", maxUnavailable: "25%" } });
+        assert.strictEqual(one("kubernetes:core/v1:Service").inputs.metadata.name, "sample-service");
+    });
+
+    it("gives the container readiness and liveness probes and resources", () => {
+        const [c] = one("kubernetes:apps/v1:Deployment").inputs.spec.template.spec.containers;
+        assert.deepStrictEqual(c.readinessProbe.httpGet, { path: "/", port: "http" });
+        assert.deepStrictEqual(c.livenessProbe.httpGet, { path: "/", port: "http" });
+        assert.deepStrictEqual(c.resources, { requests: { cpu: "50m", memory: "32Mi" }, limits: { cpu: "250m", memory: "128Mi" } });
+    });
+
+    it("exposes the port through a LoadBalancer Service whose targetPort is the containerPort", () => {
+        const s = one("kubernetes:core/v1:Service").inputs;
+        assert.strictEqual(s.spec.type, "LoadBalancer");
+        assert.deepStrictEqual(s.spec.ports, [{ name: "http", port: 8080, targetPort: 8081, protocol: "TCP" }]);
+    });
+
+    it("selects exactly the Deployment's pod labels with the Service", () => {
+        const d = one("kubernetes:apps/v1:Deployment").inputs;
+        const s = one("kubernetes:core/v1:Service").inputs;
+        assert.deepStrictEqual(s.spec.selector, d.spec.template.metadata.labels);
+        assert.deepStrictEqual(s.spec.selector, d.spec.selector.matchLabels);
+    });
+
+    it("binds every Kubernetes resource to the cluster's provider, built from the cluster's kubeconfig", () => {
+        const provider = one("pulumi:providers:kubernetes");
+        assert.strictEqual(provider.name, "eks-nginx-test-k8s");
+        assert.deepStrictEqual(asSecret(provider.inputs.kubeconfig), { secret: true, value: FAKE_KUBECONFIG });
+        const k8sResources = registrations.filter((r) => r.type.startsWith("kubernetes:"));
+        assert.strictEqual(k8sResources.length, 2);
+        for (const r of k8sResources) {
+            assert.strictEqual(r.provider, providerRef(), `${r.type} ${r.name}`);
+        }
+    });
+
+    it("parents the app's resources to the app component and the cluster's to the cluster component", () => {
+        const urns = registeredUrns();
+        const k8sUrns = urns.filter((u) => /\$kubernetes:|::kubernetes:/.test(u));
+        assert.strictEqual(k8sUrns.length, 2);
+        for (const urn of k8sUrns) {
+            assert.match(urn, /::eks-nginx:app:WebApp\$kubernetes:(apps\/v1:Deployment|core\/v1:Service)::/);
+        }
+        const clusterChildren = urns.filter((u) => u.includes("eks-nginx:cluster:EksCluster$"));
+        for (const type of ["eks:index:Cluster", "eks:index:ManagedNodeGroup", "pulumi:providers:kubernetes", "aws:ec2/launchTemplate:LaunchTemplate"]) {
+            assert.ok(clusterChildren.some((u) => u.includes(`$${type}::`)), `${type} under EksCluster`);
+        }
+    });
+
+    it("builds an API-mode EKS cluster without the default node group, in the new VPC", () => {
+        const c = one("eks:index:Cluster").inputs;
+        assert.strictEqual(c.skipDefaultNodeGroup, true);
+        assert.strictEqual(c.authenticationMode, "API");
+        assert.strictEqual(c.vpcId, "vpc-0new0000000000000");
+        assert.deepStrictEqual(c.privateSubnetIds, ["subnet-0prv0000000000001", "subnet-0prv0000000000002"]);
+        assert.deepStrictEqual(c.enabledClusterLogTypes, []);
+        assert.deepStrictEqual(c.tags, { project: "eks-nginx", stage: "dev" });
+        assert.deepStrictEqual(one("awsx:ec2:Vpc").inputs.natGateways, { strategy: "Single" });
+    });
+
+    it("sizes the managed node group from config and leaves desiredSize to an autoscaler", () => {
+        const ng = one("eks:index:ManagedNodeGroup").inputs;
+        assert.deepStrictEqual(ng.instanceTypes, ["t2.micro"]);
+        assert.deepStrictEqual(ng.scalingConfig, { desiredSize: 3, minSize: 1, maxSize: 4 });
+        assert.strictEqual(ng.ignoreScalingChanges, true);
+        assert.deepStrictEqual(ng.subnetIds, ["subnet-0prv0000000000001", "subnet-0prv0000000000002"], "nodes in private subnets");
+    });
+
+    it("requires IMDSv2 on the nodes through the node group's launch template", () => {
+        const lt = one("aws:ec2/launchTemplate:LaunchTemplate").inputs;
+        assert.strictEqual(lt.metadataOptions.httpTokens, "required");
+        assert.strictEqual(lt.keyName, undefined);
+        const ng = one("eks:index:ManagedNodeGroup").inputs;
+        assert.deepStrictEqual(ng.launchTemplate, { id: "eks-nginx-test-nodes-id", version: "1" });
+    });
+
+    it("gives the nodes a role with worker, CNI, ECR and SSM policies, and no SSH without config", () => {
+        const policies = ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment").map((r) => r.inputs.policyArn).sort();
+        assert.deepStrictEqual(policies, [
+            "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+            "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+            "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+            "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+        ]);
+        assert.strictEqual(ofType("aws:ec2/keyPair:KeyPair").length, 0);
+        assert.strictEqual(ofType("aws:ec2/securityGroup:SecurityGroup").length, 0);
+    });
+
+    it("outputs the URL with the load balancer's hostname, names, ready replicas and the cluster name", () => {
+        assert.strictEqual(out.url, `http://${LB_HOSTNAME}:8080`);
+        assert.strictEqual(out.deploymentName, "sample-deployment");
+        assert.strictEqual(out.serviceName, "sample-service");
+        assert.strictEqual(out.readyReplicas, 3);
+        assert.strictEqual(out.clusterName, "eks-nginx-test-eks-1234567");
+    });
+
+    it("outputs the kubeconfig as a secret, and only it", () => {
+        assert.strictEqual(out.kubeconfig, FAKE_KUBECONFIG);
+        assert.deepStrictEqual(Object.entries(out.secret).filter(([, s]) => s).map(([k]) => k), ["kubeconfig"]);
+    });
+});
+
+describe("EKS stage program: SSH and an existing VPC", () => {
+    before(async () => {
+        await runProgram({ ...stageConfig("dev"), ...configMap({ cluster: {
+            instanceTypes: ["t3.medium"], desiredSize: 2, minSize: 1, maxSize: 3, kubernetesVersion: "1.33",
+            vpc: { id: "vpc-0abc0000000000000", publicSubnetIds: ["subnet-0aaa0000000000001", "subnet-0aaa0000000000002"] },
+            ssh: { publicKey: SSH_KEY, allowedCidrs: ["203.0.113.0/24", "2001:db8::/32"] },
+            logTypes: ["api"], tags: { team: "web" },
+        } }) });
+    });
+
+    it("opens port 22 to the configured CIDRs only", () => {
+        const sg = one("aws:ec2/securityGroup:SecurityGroup").inputs;
+        assert.strictEqual(sg.vpcId, "vpc-0abc0000000000000");
+        assert.deepStrictEqual(sg.ingress, [{ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["203.0.113.0/24"], ipv6CidrBlocks: ["2001:db8::/32"] }]);
+    });
+
+    it("puts the public key in a key pair that the launch template uses, with the cluster's security group kept", () => {
+        assert.strictEqual(one("aws:ec2/keyPair:KeyPair").inputs.publicKey, SSH_KEY);
+        const lt = one("aws:ec2/launchTemplate:LaunchTemplate").inputs;
+        assert.strictEqual(lt.keyName, "eks-nginx-test-ssh-key");
+        assert.deepStrictEqual(lt.vpcSecurityGroupIds, ["sg-0eks0managed0000", "eks-nginx-test-ssh-id"]);
+        assert.strictEqual(lt.metadataOptions.httpTokens, "required");
+    });
+
+    it("uses the given VPC, makes none, and puts nodes in public subnets when there are no private ones", () => {
+        assert.strictEqual(ofType("awsx:ec2:Vpc").length, 0);
+        const c = one("eks:index:Cluster").inputs;
+        assert.strictEqual(c.vpcId, "vpc-0abc0000000000000");
+        assert.strictEqual(c.version, "1.33");
+        assert.deepStrictEqual(c.enabledClusterLogTypes, ["api"]);
+        const ng = one("eks:index:ManagedNodeGroup").inputs;
+        assert.deepStrictEqual(ng.subnetIds, ["subnet-0aaa0000000000001", "subnet-0aaa0000000000002"]);
+        assert.deepStrictEqual(ng.instanceTypes, ["t3.medium"]);
+        assert.deepStrictEqual(ng.scalingConfig, { desiredSize: 2, minSize: 1, maxSize: 3 });
+        assert.deepStrictEqual(ng.tags, { team: "web" });
+    });
+});

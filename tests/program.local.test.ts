@@ -1,0 +1,50 @@
+import * as assert from "assert";
+import { asSecret, configMap, providerRef, one, ProgramOutputs, registeredUrns, registrations, runProgram, stageConfig, writeTempKubeconfig } from "./mocks";
+
+const KUBECONFIG = "apiVersion: v1\nkind: Config\ncurrent-context: kind-demo\n";
+
+describe("local stage program (kubeconfig target, under mocks)", () => {
+    let out: ProgramOutputs;
+    let file: string;
+    before(async () => {
+        file = writeTempKubeconfig(KUBECONFIG);
+        out = await runProgram({ ...stageConfig("local"), ...configMap({ kubeconfig: file }) });
+    });
+
+    it("registers no AWS, awsx or EKS resource at all", () => {
+        const cloud = registrations.filter((r) => /^(aws|awsx|eks):|providers:(aws|eks)/.test(r.type));
+        assert.deepStrictEqual(cloud, []);
+        assert.deepStrictEqual(registrations.map((r) => r.type).sort(), [
+            "eks-nginx:app:WebApp", "eks-nginx:cluster:KubeconfigCluster",
+            "kubernetes:apps/v1:Deployment", "kubernetes:core/v1:Service", "pulumi:providers:kubernetes",
+        ]);
+    });
+
+    it("builds its Kubernetes provider from the given kubeconfig file and binds both resources to it", () => {
+        assert.deepStrictEqual(asSecret(one("pulumi:providers:kubernetes").inputs.kubeconfig), { secret: true, value: KUBECONFIG });
+        for (const r of registrations.filter((x) => x.type.startsWith("kubernetes:"))) {
+            assert.strictEqual(r.provider, providerRef(), `${r.type} ${r.name}`);
+        }
+        for (const urn of registeredUrns().filter((u) => u.includes("$kubernetes:"))) {
+            assert.match(urn, /eks-nginx:app:WebApp\$kubernetes:/);
+        }
+    });
+
+    it("uses a NodePort Service, which works on any cluster", () => {
+        assert.strictEqual(one("kubernetes:core/v1:Service").inputs.spec.type, "NodePort");
+        assert.strictEqual(out.url, "http://<node address>:31080");
+    });
+
+    it("names the cluster by its context and keeps the kubeconfig secret", () => {
+        assert.strictEqual(out.clusterName, "kind-demo");
+        assert.strictEqual(out.kubeconfig, KUBECONFIG);
+        assert.strictEqual(out.secret.kubeconfig, true);
+    });
+
+    it("honours kubeContext and a LoadBalancer service type", async () => {
+        const o = await runProgram({ ...stageConfig("local"), ...configMap({ kubeconfig: file, kubeContext: "other", serviceType: "LoadBalancer" }) });
+        assert.strictEqual(one("pulumi:providers:kubernetes").inputs.context, "other");
+        assert.strictEqual(o.clusterName, "other");
+        assert.match(o.url, /^http:\/\/a1b2c3-.*\.elb\.amazonaws\.com:80$/);
+    });
+});

@@ -1,0 +1,85 @@
+import * as assert from "assert";
+import { configMap, registrations, runProgramExpectingError, stageConfig, writeTempKubeconfig } from "./mocks";
+
+interface BadCase {
+    title: string;
+    /** Changes on top of the dev stage's config. */
+    set: Record<string, unknown>;
+    /** Each must appear in the message: the key, the bad value, what is accepted. */
+    expect: RegExp[];
+}
+
+const SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB me@laptop";
+const cluster = (overrides: Record<string, unknown>) => ({
+    instanceTypes: ["t2.micro"], desiredSize: 3, minSize: 1, maxSize: 4, ...overrides,
+});
+
+const CASES: BadCase[] = [
+    { title: "negative replicas", set: { replicas: "-1" }, expect: [/replicas = -1: expected an integer from 0 to 1000/] },
+    { title: "fractional replicas", set: { replicas: "1.5" }, expect: [/replicas = "1\.5": expected an integer from 0 to 1000/] },
+    { title: "port 0", set: { port: "0" }, expect: [/port = 0: expected an integer from 1 to 65535/] },
+    { title: "port above 65535", set: { port: "70000" }, expect: [/port = 70000: expected an integer from 1 to 65535/] },
+    { title: "containerPort not a number", set: { containerPort: "http" }, expect: [/containerPort = "http": expected an integer from 1 to 65535/] },
+    { title: "image with upper case", set: { image: "NGINX:1.27" }, expect: [/image = "NGINX:1\.27": expected an image reference/] },
+    { title: "image with an empty tag", set: { image: "nginx:" }, expect: [/image = "nginx:": expected an image reference/] },
+    { title: "image with a space", set: { image: "nginx 1.27" }, expect: [/image = "nginx 1\.27": expected an image reference/] },
+    { title: "empty image", set: { image: "" }, expect: [/image = "": expected an image reference/] },
+    { title: "app name not a DNS label", set: { appName: "Sample_App" }, expect: [/appName = "Sample_App": expected appName: a DNS label/] },
+    { title: "unknown service type", set: { serviceType: "Ingress" }, expect: [/serviceType = "Ingress": expected one of LoadBalancer, NodePort, ClusterIP/] },
+    { title: "maxSurge above 100%", set: { maxSurge: "150%" }, expect: [/maxSurge = "150%": expected an integer ≥ 0 or a percentage from 0% to 100%/] },
+    { title: "maxSurge and maxUnavailable both 0", set: { maxSurge: "0", maxUnavailable: "0%" }, expect: [/maxSurge = 0: expected maxSurge and maxUnavailable not both 0/] },
+    { title: "unknown flat key (typo)", set: { replica: "3" }, expect: [/replica = "3": expected no such key; known keys: target, appName/] },
+    { title: "unknown target", set: { target: "gke" }, expect: [/target = "gke": expected one of eks, kubeconfig/] },
+    { title: "bad resource quantity", set: { resources: { requests: { cpu: "lots", memory: "32Mi" }, limits: { cpu: "1", memory: "1Gi" } } },
+        expect: [/resources\.requests\.cpu = "lots": expected a Kubernetes quantity for cpu/] },
+    { title: "min above desired", set: { cluster: cluster({ minSize: 4, desiredSize: 3, maxSize: 4 }) },
+        expect: [/cluster = \{"minSize":4,"desiredSize":3,"maxSize":4\}: expected minSize ≤ desiredSize ≤ maxSize/] },
+    { title: "desired above max", set: { cluster: cluster({ desiredSize: 5, maxSize: 4 }) },
+        expect: [/cluster = \{"minSize":1,"desiredSize":5,"maxSize":4\}: expected minSize ≤ desiredSize ≤ maxSize/] },
+    { title: "node size not an integer", set: { cluster: cluster({ desiredSize: "three" }) },
+        expect: [/cluster\.desiredSize = "three": expected an integer from 0 to 450/] },
+    { title: "unknown instance type", set: { cluster: cluster({ instanceTypes: ["t2.nano"] }) },
+        expect: [/cluster\.instanceTypes\.0 = "t2\.nano": expected one of t2\.micro, .*set cluster\.maxPodsPerNode/] },
+    { title: "malformed instance type", set: { cluster: cluster({ instanceTypes: ["big box"] }) },
+        expect: [/cluster\.instanceTypes\.0 = "big box": expected an EC2 instance type name/] },
+    { title: "SSH open to the internet", set: { cluster: cluster({ ssh: { publicKey: SSH_KEY, allowedCidrs: ["0.0.0.0/0"] } }) },
+        expect: [/cluster\.ssh\.allowedCidrs\.0 = "0\.0\.0\.0\/0": expected a network CIDR .*refused/] },
+    { title: "CIDR with host bits", set: { cluster: cluster({ ssh: { publicKey: SSH_KEY, allowedCidrs: ["203.0.113.7/24"] } }) },
+        expect: [/cluster\.ssh\.allowedCidrs\.0 = "203\.0\.113\.7\/24": expected a network CIDR/] },
+    { title: "not a CIDR", set: { cluster: cluster({ ssh: { publicKey: SSH_KEY, allowedCidrs: ["my-office"] } }) },
+        expect: [/cluster\.ssh\.allowedCidrs\.0 = "my-office": expected a network CIDR/] },
+    { title: "SSH without CIDRs", set: { cluster: cluster({ ssh: { publicKey: SSH_KEY, allowedCidrs: [] } }) },
+        expect: [/cluster\.ssh\.allowedCidrs = \[\]: expected at least one CIDR/] },
+    { title: "SSH key that is not a public key", set: { cluster: cluster({ ssh: { publicKey: "-----BEGIN PRIVATE KEY-----", allowedCidrs: ["203.0.113.0/24"] } }) },
+        expect: [/cluster\.ssh\.publicKey = "-----BEGIN PRIVATE KEY-----": expected an OpenSSH public key line/] },
+    { title: "unknown cluster setting (typo)", set: { cluster: cluster({ desiredSzie: 3 }) },
+        expect: [/cluster\.desiredSzie = 3: expected no such setting; known settings here: instanceTypes, desiredSize/] },
+    { title: "capacity overflow on 3 × t2.micro", set: { replicas: "4" },
+        expect: [/replicas = 4: expected a count that fits the node group; capacity: the app needs 5 pods .* 3 nodes × 4 pods \(t2\.micro under the VPC CNI\) = 12/] },
+];
+
+describe("bad config is refused before anything is registered", () => {
+    for (const c of CASES) {
+        it(`refuses ${c.title}`, async () => {
+            const message = await runProgramExpectingError({ ...stageConfig("dev"), ...configMap(c.set) });
+            for (const pattern of c.expect) {
+                assert.match(message, pattern);
+            }
+            assert.deepStrictEqual(registrations.map((r) => r.type), []);
+        });
+    }
+
+    it("refuses cluster settings on the kubeconfig target", async () => {
+        const kubeconfig = writeTempKubeconfig();
+        const message = await runProgramExpectingError({ ...stageConfig("local"), ...configMap({ kubeconfig, cluster: cluster({}) }) });
+        assert.match(message, /cluster = \{.*\}: expected unset when target is kubeconfig/);
+        assert.deepStrictEqual(registrations, []);
+    });
+
+    it("refuses a kubeconfig file that does not exist", async () => {
+        const message = await runProgramExpectingError({ ...stageConfig("local"), ...configMap({ kubeconfig: "/nonexistent/kubeconfig" }) });
+        assert.match(message, /kubeconfig = "\/nonexistent\/kubeconfig": expected a readable kubeconfig file \(ENOENT\)/);
+        assert.deepStrictEqual(registrations, []);
+    });
+});
+
