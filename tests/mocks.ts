@@ -150,12 +150,18 @@ export function stageConfig(stage: string): Record<string, string> {
     return configMap(merged);
 }
 
-/** A kubeconfig file for local-stage runs. */
+let tempDir: string | undefined;
+
+/** A kubeconfig file for local-stage runs, in a folder removed when the test process exits. */
 export function writeTempKubeconfig(contents = FAKE_KUBECONFIG): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "eks-nginx-test-"));
-    const file = path.join(dir, "config");
-    fs.writeFileSync(file, contents);
-    return file;
+    if (tempDir === undefined) {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "eks-nginx-test-"));
+        process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+        tempDir = dir;
+    }
+    const file = fs.mkdtempSync(path.join(tempDir, "kubeconfig-"));
+    fs.writeFileSync(path.join(file, "config"), contents);
+    return path.join(file, "config");
 }
 
 export interface ProgramOutputs {
