@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs the app's `local` stack without AWS:  npm run local -- up|preview|refresh|destroy [pulumi flags]
+# The cluster: $KUBECONFIG if set, else the stack's `kubeconfig` config, else the embedded cluster
+# (started here, and stopped again after `destroy`). State and secrets: see scripts/pulumi-env.sh.
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$repo"
+source scripts/pulumi-env.sh
+command -v pulumi >/dev/null || { echo "[local] no pulumi CLI: run npm run toolchain, or install Pulumi" >&2; exit 1; }
+
+action="${1:-}"
+case "$action" in
+    up | preview | refresh | destroy) shift ;;
+    *) echo "usage: npm run local -- up|preview|refresh|destroy [pulumi flags]" >&2; exit 2 ;;
+esac
+
+pulumi stack select local --create --secrets-provider passphrase >/dev/null
+
+embedded=false
+if [ -z "${KUBECONFIG:-}" ] && [ -z "$(pulumi config get kubeconfig 2>/dev/null || true)" ]; then
+    embedded=true
+    if [ "$action" != destroy ] || cluster/cluster.sh status >/dev/null 2>&1; then
+        cluster/cluster.sh start
+        export KUBECONFIG="$repo/.cluster/kubeconfig"
+    fi
+fi
+echo "[local] cluster: ${KUBECONFIG:-$(pulumi config get kubeconfig 2>/dev/null || echo '(embedded cluster not running)')}" >&2
+
+# Non-interactive runs (CI, no terminal) cannot answer pulumi's confirmation prompt.
+yes=()
+if [ "$action" != preview ] && { [ -n "${CI:-}" ] || [ ! -t 0 ]; }; then yes=(--yes); fi
+
+if [ "$action" = destroy ] && [ "$embedded" = true ] && [ -z "${KUBECONFIG:-}" ]; then
+    echo "[local] the embedded cluster is not running: nothing to delete in it; forgetting the stack's resources" >&2
+    pulumi state delete --all --yes --force >/dev/null 2>&1 || true
+    exit 0
+fi
+pulumi "$action" "${yes[@]}" "$@"
+if [ "$action" = destroy ] && [ "$embedded" = true ]; then
+    cluster/cluster.sh stop
+fi

@@ -1,0 +1,29 @@
+# Source this file: the environment for running `pulumi` on the local stage.
+# - Node >= 22 first on PATH; the project's toolchain (.toolchain/bin, npm run toolchain) next, when built;
+#   a Pulumi CLI already on PATH is used otherwise, with its own plugins.
+# - State: $PULUMI_BACKEND_URL if set, else the local file backend in .pulumi-state/.
+# - Secrets: passphrase provider; $PULUMI_CONFIG_PASSPHRASE(_FILE) if set, else a random passphrase kept
+#   in .pulumi-state/passphrase (git-ignored, readable by you only).
+# shellcheck shell=bash
+_repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$_repo/toolchain/node.sh"
+if [ -x "$_repo/.toolchain/bin/pulumi" ]; then
+    export PATH="$_repo/.toolchain/bin:$PATH"
+    export PULUMI_HOME="${PULUMI_HOME:-$_repo/.toolchain/pulumi-home}"
+    # Offline: the plugins this toolchain built are all there is.
+    export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+fi
+export PULUMI_SKIP_UPDATE_CHECK=true
+if [ -z "${PULUMI_BACKEND_URL:-}" ]; then
+    mkdir -p "$_repo/.pulumi-state"
+    export PULUMI_BACKEND_URL="file://$_repo/.pulumi-state"
+fi
+if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
+    _pass="$_repo/.pulumi-state/passphrase"
+    if [ ! -s "$_pass" ]; then
+        mkdir -p "$(dirname "$_pass")"
+        (umask 077 && node -e 'process.stdout.write(require("crypto").randomBytes(24).toString("base64"))' >"$_pass")
+    fi
+    export PULUMI_CONFIG_PASSPHRASE_FILE="$_pass"
+fi
+unset _repo _pass

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Builds one Kubernetes release's kube-apiserver, kube-controller-manager, kube-scheduler and kubectl,
+# etcd, and kwok into .toolchain/bin.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+source "$here/../lib.sh"
+source "$here/../versions.sh"
+
+k8s_ldflags="-s -w -X k8s.io/component-base/version.gitVersion=v$KUBERNETES_VERSION \
+-X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(cut -d. -f2 <<<"$KUBERNETES_VERSION") \
+-X k8s.io/client-go/pkg/version.gitVersion=v$KUBERNETES_VERSION"
+for cmd in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+    go_build "$cmd" "$KUBERNETES_VERSION" "$here/kubernetes" "k8s.io/kubernetes/cmd/$cmd" -ldflags "$k8s_ldflags"
+done
+go_build etcd "$ETCD_VERSION" "$here/etcd" . -ldflags "-s -w"
+go_build kwok "$KWOK_VERSION" "$here/kwok" sigs.k8s.io/kwok/cmd/kwok \
+    -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION"

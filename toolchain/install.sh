@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# npm run toolchain: the Pulumi CLI, its Node.js language host and Kubernetes provider, and an embedded
+# control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok), pinned in
+# toolchain/versions.sh, built from the Go module proxy into .toolchain/bin. Idempotent: built binaries
+# are cached per version in $TOOLCHAIN_CACHE (default ~/.cache/eks-nginx-toolchain), Go's own caches are
+# kept, so a second run or a fresh clone on the same machine takes seconds.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+source "$here/lib.sh"
+source "$here/versions.sh"
+command -v go >/dev/null || die "Go is needed to build the toolchain (go.dev/dl, or the machine's package manager)"
+t0=$SECONDS
+"$here/pulumi/build.sh"
+"$here/control-plane/build.sh"
+
+log "versions:"
+check() {
+    local name=$1 want=$2 got
+    got=$("$TOOLCHAIN_BIN/$name" "${@:3}" 2>&1 | head -n 1) || die "$name does not run: $got"
+    case "$got" in *"$want"*) log "  $name: $got" ;; *) die "$name reports '$got', expected $want" ;; esac
+}
+check pulumi "v$PULUMI_VERSION" version
+check pulumi-language-nodejs "$PULUMI_LANGUAGE_NODEJS_VERSION" -version
+check pulumi-resource-kubernetes "$KUBERNETES_PROVIDER_VERSION" -version
+check kube-apiserver "v$KUBERNETES_VERSION" --version
+check kube-controller-manager "v$KUBERNETES_VERSION" --version
+check kube-scheduler "v$KUBERNETES_VERSION" --version
+check kubectl "v$KUBERNETES_VERSION" version --client
+check etcd "$ETCD_VERSION" --version
+check kwok "$KWOK_VERSION" --version
+log "toolchain ready in $((SECONDS - t0))s: $TOOLCHAIN_BIN"

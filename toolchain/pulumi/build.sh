@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Builds the Pulumi CLI, its Node.js language host and the Kubernetes resource provider into
+# .toolchain/bin, and installs the provider as a plugin into .toolchain/pulumi-home.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+source "$here/../lib.sh"
+source "$here/../versions.sh"
+
+go_build pulumi "$PULUMI_VERSION" "$here/cli" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi \
+    -tags osusergo,grpcnotrace -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION"
+go_build pulumi-language-nodejs "$PULUMI_LANGUAGE_NODEJS_VERSION" "$here/language-nodejs" \
+    github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs \
+    -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_LANGUAGE_NODEJS_VERSION"
+
+# The provider's main embeds schema-embed.json and terraform-mapping-embed.json, which its go:generate
+# step writes and its module zip lacks: build from a writable copy of the module source.
+provider=pulumi-resource-kubernetes
+cached="$TOOLCHAIN_CACHE/$provider-$KUBERNETES_PROVIDER_VERSION/$provider"
+t0=$SECONDS
+if [ ! -x "$cached" ]; then
+    module=github.com/pulumi/pulumi-kubernetes/provider/v4
+    log "$provider $KUBERNETES_PROVIDER_VERSION: fetching $module@$KUBERNETES_PROVIDER_MODULE_VERSION"
+    src=$(cd "$TOOLCHAIN_CACHE" && GOFLAGS=-mod=mod go mod download -json "$module@$KUBERNETES_PROVIDER_MODULE_VERSION" \
+        | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p') || die "$provider: go mod download"
+    [ -d "$src" ] || die "$provider: module source not found after download"
+    work="$TOOLCHAIN_CACHE/$provider-$KUBERNETES_PROVIDER_VERSION/src"
+    rm -rf "$work" && mkdir -p "$(dirname "$work")" && cp -r "$src" "$work" && chmod -R u+w "$work"
+    # Its go.mod points sdk/v4 at ../sdk (a monorepo path); use the published SDK of the same release.
+    sed -i '/=> \.\.\/sdk/d; s|\(github.com/pulumi/pulumi-kubernetes/sdk/v4\) v[0-9.]*|\1 v'"$KUBERNETES_PROVIDER_VERSION"'|' "$work/go.mod"
+    log "$provider $KUBERNETES_PROVIDER_VERSION: generating the embedded schema"
+    (cd "$work/cmd/$provider" && VERSION="$KUBERNETES_PROVIDER_VERSION" GOFLAGS=-mod=mod go run generate.go) \
+        || die "$provider: go generate (schema-embed.json)"
+    log "$provider $KUBERNETES_PROVIDER_VERSION: building (minutes on a cold Go cache)"
+    (cd "$work" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -o "$cached.tmp" \
+        -ldflags "-s -w -X $module/pkg/version.Version=$KUBERNETES_PROVIDER_VERSION" "./cmd/$provider") \
+        || die "$provider: go build"
+    mv "$cached.tmp" "$cached"
+    rm -rf "$work"
+fi
+install -m 0755 "$cached" "$TOOLCHAIN_BIN/$provider"
+log "$provider $KUBERNETES_PROVIDER_VERSION: ready in $((SECONDS - t0))s"
+
+# The CLI looks plugins up by exact version in $PULUMI_HOME/plugins.
+export PULUMI_HOME="$TOOLCHAIN_REPO/.toolchain/pulumi-home"
+if [ ! -x "$PULUMI_HOME/plugins/resource-kubernetes-v$KUBERNETES_PROVIDER_VERSION/$provider" ]; then
+    PULUMI_SKIP_UPDATE_CHECK=true "$TOOLCHAIN_BIN/pulumi" plugin install resource kubernetes \
+        "$KUBERNETES_PROVIDER_VERSION" --file "$TOOLCHAIN_BIN/$provider" >/dev/null \
+        || die "pulumi plugin install resource kubernetes $KUBERNETES_PROVIDER_VERSION"
+fi
+log "kubernetes plugin $KUBERNETES_PROVIDER_VERSION installed in .toolchain/pulumi-home"
