@@ -165,7 +165,7 @@ start() {
     launch kube-controller-manager kube-controller-manager --kubeconfig "$dir/kubeconfig" \
         --bind-address 127.0.0.1 --secure-port "$CM_PORT" --leader-elect=false \
         --service-account-private-key-file "$dir/pki/sa.key" --root-ca-file "$dir/pki/ca.crt" \
-        --use-service-account-credentials=false --controllers '*,-nodeipam,-nodelifecycle'
+        --use-service-account-credentials=false --controllers '*,-nodeipam'
     launch kube-scheduler kube-scheduler --kubeconfig "$dir/kubeconfig" \
         --bind-address 127.0.0.1 --secure-port "$SCHED_PORT" --leader-elect=false
     launch kwok kwok --kubeconfig "$dir/kubeconfig" --manage-all-nodes=true \

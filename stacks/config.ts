@@ -38,16 +38,19 @@ export const DEFAULTS = {
     },
     kubeconfig: "",
     kubeContext: "",
-    cluster: {
-        instanceTypes: ["t2.micro"],
-        desiredSize: 3,
-        minSize: 1,
-        maxSize: 4,
-        availabilityZones: 2,
-        natGateways: "Single",
-        logTypes: ["api", "audit", "authenticator"],
-        tags: {},
-    },
+    /** Unset (`{}`) unless the target is eks; the settings' own defaults are in CLUSTER_DEFAULTS. */
+    cluster: {},
+} as const;
+
+export const CLUSTER_DEFAULTS = {
+    instanceTypes: ["t2.micro"],
+    desiredSize: 3,
+    minSize: 1,
+    maxSize: 4,
+    availabilityZones: 2,
+    natGateways: "Single",
+    logTypes: ["api", "audit", "authenticator"],
+    tags: {},
 } as const;
 
 export interface ResourceSettings {
@@ -331,20 +334,20 @@ export function parseStackConfig(all: Record<string, string>, options: LoadOptio
         }
         const c = check("cluster", clusterSchema, maybe(raw.cluster, parseJsonLike), {});
         const cluster: ClusterSettings = {
-            instanceTypes: c.instanceTypes ?? [...DEFAULTS.cluster.instanceTypes],
-            desiredSize: c.desiredSize ?? DEFAULTS.cluster.desiredSize,
-            minSize: c.minSize ?? DEFAULTS.cluster.minSize,
-            maxSize: c.maxSize ?? DEFAULTS.cluster.maxSize,
+            instanceTypes: c.instanceTypes ?? [...CLUSTER_DEFAULTS.instanceTypes],
+            desiredSize: c.desiredSize ?? CLUSTER_DEFAULTS.desiredSize,
+            minSize: c.minSize ?? CLUSTER_DEFAULTS.minSize,
+            maxSize: c.maxSize ?? CLUSTER_DEFAULTS.maxSize,
             kubernetesVersion: c.kubernetesVersion,
             vpc: c.vpc && {
                 id: c.vpc.id,
                 publicSubnetIds: c.vpc.publicSubnetIds ?? [],
                 privateSubnetIds: c.vpc.privateSubnetIds ?? [],
             },
-            availabilityZones: c.availabilityZones ?? DEFAULTS.cluster.availabilityZones,
-            natGateways: c.natGateways ?? DEFAULTS.cluster.natGateways,
+            availabilityZones: c.availabilityZones ?? CLUSTER_DEFAULTS.availabilityZones,
+            natGateways: c.natGateways ?? CLUSTER_DEFAULTS.natGateways,
             ssh: c.ssh,
-            logTypes: c.logTypes ?? [...DEFAULTS.cluster.logTypes],
+            logTypes: c.logTypes ?? [...CLUSTER_DEFAULTS.logTypes],
             tags: c.tags ?? {},
             maxPodsPerNode: c.maxPodsPerNode,
         };
@@ -363,7 +366,8 @@ export function parseStackConfig(all: Record<string, string>, options: LoadOptio
         }
         targetSettings = { kind: "eks", cluster };
     } else {
-        if (raw.cluster !== undefined) {
+        // The project default is {}: only real settings are out of place here.
+        if (raw.cluster !== undefined && raw.cluster.trim() !== "{}") {
             problems.push({ key: "cluster", value: parseJsonLike(raw.cluster), expected: "unset when target is kubeconfig (no AWS resources are made)" });
         }
         targetSettings = readKubeconfig(raw.kubeconfig ?? "", raw.kubeContext ?? "", options.env ?? process.env, problems);

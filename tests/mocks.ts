@@ -144,6 +144,9 @@ export function stageConfig(stage: string): Record<string, string> {
             merged[key] = decl.default;
         } else if (decl && typeof decl === "object" && "value" in decl) {
             merged[key] = decl.value;
+        } else if (!(`${PROJECT}:${key}` in (stack.config ?? {}))) {
+            // As the CLI does: a declared key without a default must be set by the stack.
+            throw new Error(`Stack '${stage}' is missing configuration value '${key}'`);
         }
     }
     Object.assign(merged, stack.config);

