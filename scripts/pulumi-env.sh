@@ -12,6 +12,8 @@ if [ -x "$_repo/.toolchain/bin/pulumi" ]; then
     export PULUMI_HOME="${PULUMI_HOME:-$_repo/.toolchain/pulumi-home}"
     # Offline: the plugins this toolchain built are all there is.
     export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+    # Use the plugins installed in PULUMI_HOME by exact version, not the same binaries found on PATH.
+    export PULUMI_IGNORE_AMBIENT_PLUGINS=true
 fi
 export PULUMI_SKIP_UPDATE_CHECK=true
 if [ -z "${PULUMI_BACKEND_URL:-}" ]; then
