@@ -8,18 +8,19 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/lib.sh"
 source "$here/versions.sh"
-command -v go >/dev/null || die "Go is needed to build the toolchain (go.dev/dl, or the machine's package manager)"
 t0=$SECONDS
 "$here/pulumi/build.sh"
 "$here/control-plane/build.sh"
 
 log "versions:"
 check() {
-    local name=$1 want=$2 got
+    local name=$1 want=$2 got have
     got=$("$TOOLCHAIN_BIN/$name" "${@:3}" 2>&1 | head -n 1) || die "$name does not run: $got"
-    case "$got" in *"$want"*) log "  $name: $got" ;; *) die "$name reports '$got', expected $want" ;; esac
+    have=$(grep -oE '[0-9]+\.[0-9]+\.[0-9]+' <<<"$got" | head -n 1)
+    version_at_least "${have:-0}" "$want" || die "$name reports '$got', expected $want or newer"
+    log "  $name: $got"
 }
-check pulumi "v$PULUMI_VERSION" version
+check pulumi "$PULUMI_VERSION" version
 # These two have no version flag: look for the version the build stamped into them.
 stamped() {
     grep -q -a -- "$2" "$TOOLCHAIN_BIN/$1" || die "$1 does not carry $2"
@@ -27,10 +28,10 @@ stamped() {
 }
 stamped pulumi-language-nodejs "v$PULUMI_LANGUAGE_NODEJS_VERSION"
 stamped pulumi-resource-kubernetes "\"version\":\"$KUBERNETES_PROVIDER_VERSION\""
-check kube-apiserver "v$KUBERNETES_VERSION" --version
-check kube-controller-manager "v$KUBERNETES_VERSION" --version
-check kube-scheduler "v$KUBERNETES_VERSION" --version
-check kubectl "v$KUBERNETES_VERSION" version --client
+check kube-apiserver "$KUBERNETES_VERSION" --version
+check kube-controller-manager "$KUBERNETES_VERSION" --version
+check kube-scheduler "$KUBERNETES_VERSION" --version
+check kubectl "$KUBERNETES_VERSION" version --client
 check etcd "$ETCD_VERSION" --version
 check kwok "$KWOK_VERSION" --version
 log "toolchain ready in $((SECONDS - t0))s: $TOOLCHAIN_BIN"

@@ -9,6 +9,21 @@ mkdir -p "$TOOLCHAIN_BIN" "$TOOLCHAIN_CACHE"
 log() { printf '[toolchain] %s\n' "$*" >&2; }
 die() { printf '[toolchain] FAILED: %s\n' "$*" >&2; exit 1; }
 
+# version_at_least HAVE WANT: true when HAVE >= WANT (dotted versions).
+version_at_least() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n 1)" = "$2" ]; }
+
+# use_from_path NAME MIN_VERSION VERSION_ARGS...: when a NAME outside .toolchain is on PATH and reports a
+# version >= MIN_VERSION, link it into .toolchain/bin instead of building one.
+use_from_path() {
+    local name=$1 min=$2 found have
+    shift 2
+    found=$(PATH="${PATH//$TOOLCHAIN_BIN/}" command -v "$name" 2>/dev/null) || return 1
+    have=$("$found" "$@" 2>&1 | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -n 1) || return 1
+    version_at_least "$have" "$min" || { log "$name: $found is $have, older than $min: building $min"; return 1; }
+    ln -sfn "$found" "$TOOLCHAIN_BIN/$name"
+    log "$name: using $found ($have >= $min)"
+}
+
 # go_build NAME VERSION MODULE_DIR PACKAGE [extra go build args...]
 # Builds PACKAGE inside the wrapper module MODULE_DIR (committed go.mod/go.sum) into .toolchain/bin/NAME,
 # unless a binary of that version is cached already.
@@ -18,12 +33,14 @@ go_build() {
     local cached="$TOOLCHAIN_CACHE/$name-$version/$name"
     local t0=$SECONDS
     if [ ! -x "$cached" ]; then
+        command -v go >/dev/null || die "$name $version: Go is needed to build it (go.dev/dl or the package manager)"
         log "$name $version: building $package (minutes on a cold Go cache)"
         mkdir -p "$(dirname "$cached")"
         (cd "$module" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -o "$cached.tmp" "$@" "$package") \
             || die "$name $version: go build of $package in $module"
         mv "$cached.tmp" "$cached"
     fi
+    rm -f "$TOOLCHAIN_BIN/$name"
     install -m 0755 "$cached" "$TOOLCHAIN_BIN/$name"
     log "$name $version: ready in $((SECONDS - t0))s"
 }

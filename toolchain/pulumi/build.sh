@@ -6,6 +6,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/../lib.sh"
 source "$here/../versions.sh"
 
+use_from_path pulumi "$PULUMI_VERSION" version ||
 go_build pulumi "$PULUMI_VERSION" "$here/cli" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi \
     -tags osusergo,grpcnotrace -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION"
 go_build pulumi-language-nodejs "$PULUMI_LANGUAGE_NODEJS_VERSION" "$here/language-nodejs" \
@@ -19,6 +20,7 @@ cached="$TOOLCHAIN_CACHE/$provider-$KUBERNETES_PROVIDER_VERSION/$provider"
 t0=$SECONDS
 if [ ! -x "$cached" ]; then
     module=github.com/pulumi/pulumi-kubernetes/provider/v4
+    command -v go >/dev/null || die "$provider: Go is needed to build it"
     log "$provider $KUBERNETES_PROVIDER_VERSION: fetching $module@$KUBERNETES_PROVIDER_MODULE_VERSION"
     src=$(cd "$TOOLCHAIN_CACHE" && GOFLAGS=-mod=mod go mod download -json "$module@$KUBERNETES_PROVIDER_MODULE_VERSION" \
         | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p') || die "$provider: go mod download"
