@@ -15,7 +15,9 @@ t0=$SECONDS
 log "versions:"
 check() {
     local name=$1 want=$2 got have
-    got=$("$TOOLCHAIN_BIN/$name" "${@:3}" 2>&1 | head -n 1) || die "$name does not run: $got"
+    # The whole output first: `| head` would end kubectl with SIGPIPE, which pipefail reports.
+    got=$("$TOOLCHAIN_BIN/$name" "${@:3}" 2>&1) || die "$name does not run: $got"
+    got=${got%%$'\n'*}
     have=$(grep -oE '[0-9]+\.[0-9]+\.[0-9]+' <<<"$got" | head -n 1)
     version_at_least "${have:-0}" "$want" || die "$name reports '$got', expected $want or newer"
     log "  $name: $got"

@@ -18,7 +18,9 @@ use_from_path() {
     local name=$1 min=$2 found have
     shift 2
     found=$(PATH="${PATH//$TOOLCHAIN_BIN/}" command -v "$name" 2>/dev/null) || return 1
-    have=$("$found" "$@" 2>&1 | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -n 1) || return 1
+    have=$("$found" "$@" 2>&1) || return 1
+    have=$(grep -oE '[0-9]+\.[0-9]+\.[0-9]+' <<<"$have" | head -n 1)
+    [ -n "$have" ] || return 1
     version_at_least "$have" "$min" || { log "$name: $found is $have, older than $min: building $min"; return 1; }
     ln -sfn "$found" "$TOOLCHAIN_BIN/$name"
     log "$name: using $found ($have >= $min)"
