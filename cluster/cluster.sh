@@ -1,86 +1,118 @@
 #!/usr/bin/env bash
-# An embedded Kubernetes control plane on 127.0.0.1, no container runtime: etcd, kube-apiserver,
-# kube-controller-manager, kube-scheduler and kwok (fake nodes; pods become Running/Ready through kwok
-# stages; LoadBalancer Services get an ingress address from a kwok stage playing the cloud's controller).
+# An embedded Kubernetes control plane on 127.0.0.1 with no container runtime: etcd, kube-apiserver,
+# kube-controller-manager, kube-scheduler and kwok. kwok fakes the nodes and drives pods and Services
+# through the stages in cluster/stages/ (pods become Running/Ready, terminating pods are deleted,
+# LoadBalancer Services get the ingress address 127.0.0.1 as from a cloud's load balancer controller).
 #
-#   cluster/cluster.sh start    start (no-op if already running), wait until healthy
-#   cluster/cluster.sh stop     stop exactly the processes it started (by PID) and remove its data
-#   cluster/cluster.sh status   print what runs; exit 0 when healthy
+#   cluster/cluster.sh start    start and wait until healthy (no-op that prints the status if running)
+#   cluster/cluster.sh stop     stop exactly the processes start recorded (TERM, then KILL) and remove the data
+#   cluster/cluster.sh status   print what runs; exit 0 when healthy, 1 otherwise
 #   cluster/cluster.sh env      print `export KUBECONFIG=...`
 #
-# Binaries come from .toolchain/bin (npm run toolchain). State lives in $CLUSTER_DIR (default .cluster/):
-# generated certificates, data, logs, pids, ports and the admin kubeconfig. Ports are chosen free at start.
+# Binaries: .toolchain/bin (toolchain/control-plane/build.sh). State: $CLUSTER_DIR (default .cluster/):
+# pki/ (openssl-generated CA, serving and client certificates, service-account keys), etcd/ (data),
+# logs/, pids ("name pid" lines), ports ("name port" lines), kubeconfig (admin). Every port is chosen
+# free at start, so instances with different CLUSTER_DIRs run side by side.
+# Settings: CLUSTER_NODES (fake nodes, default 3), CLUSTER_START_TIMEOUT (seconds per wait, default 120).
 set -euo pipefail
-repo="$(cd "$(dirname "$0")/.." && pwd)"
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dir="${CLUSTER_DIR:-$repo/.cluster}"
 bin="$repo/.toolchain/bin"
+stages="$repo/cluster/stages"
 NODES="${CLUSTER_NODES:-3}"
-PATH="$bin:$PATH"
+TIMEOUT="${CLUSTER_START_TIMEOUT:-120}"
+SERVICE_CIDR=10.96.0.0/16 # virtual: no proxy routes it
+SERVICE_IP=10.96.0.1      # the kubernetes Service's ClusterIP: first address of SERVICE_CIDR
+export PATH="$bin:$PATH"
+components=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
 
 log() { printf '[cluster] %s\n' "$*" >&2; }
 die() { printf '[cluster] FAILED: %s\n' "$*" >&2; exit 1; }
+kc() { kubectl --kubeconfig "$dir/kubeconfig" --request-timeout=5s "$@"; }
 
-# A free TCP port on 127.0.0.1, excluding those already handed out in this run.
-taken=" "
-free_port() {
-    local port
-    while :; do
-        port=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
-        case "$taken" in *" $port "*) continue ;; esac
-        taken="$taken$port "
-        echo "$port"
-        return
-    done
+# free_ports N: N distinct TCP ports on 127.0.0.1 that the kernel reports free (all held at once).
+free_ports() {
+    if command -v python3 >/dev/null 2>&1; then
+        python3 -c '
+import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))' "$1"
+    elif command -v node >/dev/null 2>&1; then
+        node -e '
+const net = require("net"), n = +process.argv[1], ports = [], servers = [];
+const next = () => { if (ports.length === n) { console.log(ports.join(" ")); servers.forEach((s) => s.close()); return; }
+  const s = net.createServer(); servers.push(s); s.listen(0, "127.0.0.1", () => { ports.push(s.address().port); next(); }); };
+next();' "$1"
+    else
+        die "python3 or node is needed to pick free ports"
+    fi
 }
 
-alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null && grep -qa -- "$dir" "/proc/$1/cmdline" 2>/dev/null; }
-
-healthy() {
-    [ -f "$dir/kubeconfig" ] && kubectl --kubeconfig "$dir/kubeconfig" --request-timeout=3s get --raw /readyz >/dev/null 2>&1
-}
-
+# alive PID: the process runs and is one of this cluster's (its command line names $dir), so a PID
+# reused by an unrelated process is never taken for ours.
+alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$dir/"; }
+pid_of() { awk -v n="$1" '$1 == n { print $2 }' "$dir/pids" 2>/dev/null; }
+port_of() { awk -v n="$1" '$1 == n { print $2 }' "$dir/ports" 2>/dev/null; }
 all_alive() {
     [ -f "$dir/pids" ] || return 1
-    local name pid
-    while read -r name pid; do alive "$pid" || return 1; done <"$dir/pids"
+    local name
+    for name in "${components[@]}"; do alive "$(pid_of "$name")" || return 1; done
 }
+api_ready() { [ -f "$dir/kubeconfig" ] && kc get --raw /readyz >/dev/null 2>&1; }
+nodes_ready() {
+    local ready want
+    want=$(cat "$dir/nodes" 2>/dev/null || echo "$NODES")
+    ready=$(kc get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' 2>/dev/null |
+        grep -c '^True$') || true
+    [ "${ready:-0}" -ge "$want" ]
+}
+
+sa_ready() { kc get serviceaccount default -n default -o name >/dev/null 2>&1; }
 
 gen_pki() {
     local pki=$dir/pki
     mkdir -p "$pki"
     (
+        set -e
         cd "$pki"
         openssl ecparam -name prime256v1 -genkey -noout -out ca.key
-        openssl req -x509 -new -key ca.key -sha256 -days 30 -subj "/CN=eks-nginx-embedded-ca" -out ca.crt
-        openssl ecparam -name prime256v1 -genkey -noout -out apiserver.key
-        openssl req -new -key apiserver.key -subj "/CN=kube-apiserver" -out apiserver.csr
-        printf 'subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n' >apiserver.ext
-        openssl x509 -req -in apiserver.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 30 -sha256 -extfile apiserver.ext -out apiserver.crt
-        openssl ecparam -name prime256v1 -genkey -noout -out admin.key
-        openssl req -new -key admin.key -subj "/O=system:masters/CN=embedded-admin" -out admin.csr
-        printf 'extendedKeyUsage=clientAuth\n' >admin.ext
-        openssl x509 -req -in admin.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 30 -sha256 -extfile admin.ext -out admin.crt
+        openssl req -x509 -new -key ca.key -sha256 -days 365 -subj "/CN=embedded-cluster-ca" \
+            -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" -out ca.crt
+        # sign NAME SUBJECT EXTENSIONS: NAME.key and NAME.crt signed by the CA.
+        sign() {
+            openssl ecparam -name prime256v1 -genkey -noout -out "$1.key"
+            openssl req -new -key "$1.key" -subj "$2" -out "$1.csr"
+            printf '%b' "$3" >"$1.ext"
+            openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 365 -sha256 -extfile "$1.ext" -out "$1.crt"
+            rm -f "$1.csr" "$1.ext"
+        }
+        sign apiserver "/CN=kube-apiserver" "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,IP:$SERVICE_IP,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n"
+        sign admin "/O=system:masters/CN=embedded-admin" "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n"
+        # The service-account token signing key pair.
         openssl genrsa -out sa.key 2048
         openssl rsa -in sa.key -pubout -out sa.pub
+        chmod 600 ./*.key
     ) >"$dir/logs/pki.log" 2>&1 || die "generating certificates with openssl (see $dir/logs/pki.log)"
 }
 
 write_kubeconfig() {
-    local b64
-    b64() { base64 -w0 <"$1"; }
-    cat >"$dir/kubeconfig" <<EOF
+    local port=$1
+    (
+        umask 077
+        cat >"$dir/kubeconfig" <<EOF
 apiVersion: v1
 kind: Config
 clusters:
 - name: embedded
   cluster:
-    server: https://127.0.0.1:$API_PORT
-    certificate-authority-data: $(b64 "$dir/pki/ca.crt")
+    server: https://127.0.0.1:$port
+    certificate-authority-data: $(base64 -w0 <"$dir/pki/ca.crt")
 users:
 - name: embedded-admin
   user:
-    client-certificate-data: $(b64 "$dir/pki/admin.crt")
-    client-key-data: $(b64 "$dir/pki/admin.key")
+    client-certificate-data: $(base64 -w0 <"$dir/pki/admin.crt")
+    client-key-data: $(base64 -w0 <"$dir/pki/admin.key")
 contexts:
 - name: embedded
   context:
@@ -88,10 +120,11 @@ contexts:
     user: embedded-admin
 current-context: embedded
 EOF
-    chmod 600 "$dir/kubeconfig"
+    )
 }
 
-# Starts NAME in the background with its output in logs/NAME.log, and records its PID.
+# launch NAME COMMAND...: runs it in its own session, output in logs/NAME.log, and records its PID.
+# (setsid from a non-leader execs in place, so $! is the component's own PID.)
 launch() {
     local name=$1
     shift
@@ -99,80 +132,85 @@ launch() {
     echo "$name $!" >>"$dir/pids"
 }
 
+# wait_for WHAT COMMAND...: retries COMMAND until it succeeds; fails after $TIMEOUT s or when a
+# component has exited (showing the end of its log).
 wait_for() {
-    local what=$1 seconds=$2
-    shift 2
-    local deadline=$((SECONDS + seconds))
+    local what=$1 t0=$SECONDS name
+    shift
     until "$@"; do
-        if [ $SECONDS -ge $deadline ]; then
-            die "$what not ready after ${seconds}s (logs in $dir/logs)"
-        fi
-        all_alive || die "a process exited while waiting for $what: $(tail -n 5 "$dir"/logs/*.log | tail -n 20)"
-        sleep 0.5
+        for name in $(awk '{ print $1 }' "$dir/pids"); do
+            alive "$(pid_of "$name")" || {
+                tail -n 15 "$dir/logs/$name.log" | sed 's/^/    /' >&2
+                die "$name exited while waiting for $what (log: $dir/logs/$name.log)"
+            }
+        done
+        [ $((SECONDS - t0)) -lt "$TIMEOUT" ] || die "$what not ready after ${TIMEOUT}s (logs: $dir/logs/)"
+        sleep 0.3
     done
-}
-
-kwok_stages() {
-    # kwok's own default stages, from its module (fetched by npm run toolchain), plus ours.
-    local mod
-    mod="$(cd "$repo/toolchain/control-plane/kwok" && GOFLAGS=-mod=mod go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)" \
-        || die "locating the kwok module (run npm run toolchain)"
-    local s=$mod/kustomize/stage
-    : >"$dir/kwok-stages.yaml"
-    for f in node/fast/node-initialize.yaml node/heartbeat/node-heartbeat.yaml \
-        pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
-        { cat "$s/$f"; printf '\n---\n'; } >>"$dir/kwok-stages.yaml"
-    done
-    cat "$repo/cluster/stages/"*.yaml >>"$dir/kwok-stages.yaml"
 }
 
 start() {
-    if all_alive && healthy; then
+    if all_alive && api_ready; then
         log "already running"
         status
         return 0
     fi
     if [ -f "$dir/pids" ]; then
-        log "a previous instance is half-alive: stopping it first"
+        log "a previous instance in $dir is not healthy: stopping it first"
         stop
     fi
-    for b in etcd kube-apiserver kube-controller-manager kube-scheduler kwok kubectl; do
-        [ -x "$bin/$b" ] || die "$bin/$b is missing: run npm run toolchain"
+    local b
+    for b in "${components[@]}" kubectl; do
+        [ -x "$bin/$b" ] || die "$bin/$b is missing: run toolchain/control-plane/build.sh"
     done
     local t0=$SECONDS
-    rm -rf "$dir" && mkdir -p "$dir/logs" "$dir/etcd"
+    rm -rf "$dir"
+    mkdir -p "$dir/logs" "$dir/etcd"
+    # A start that fails stops what it launched, and keeps the logs for a look (the next start clears them).
+    trap 'if [ -s "$dir/pids" ]; then kill_recorded >/dev/null; log "stopped what this start launched; logs kept in $dir/logs"; fi' EXIT
+    chmod 700 "$dir" "$dir/etcd"
     : >"$dir/pids"
-    ETCD_PORT=$(free_port) ETCD_PEER_PORT=$(free_port) API_PORT=$(free_port)
-    CM_PORT=$(free_port) SCHED_PORT=$(free_port) KWOK_PORT=$(free_port)
-    printf 'etcd %s\netcd-peer %s\nkube-apiserver %s\nkube-controller-manager %s\nkube-scheduler %s\nkwok %s\n' \
-        "$ETCD_PORT" "$ETCD_PEER_PORT" "$API_PORT" "$CM_PORT" "$SCHED_PORT" "$KWOK_PORT" >"$dir/ports"
+    echo "$NODES" >"$dir/nodes"
+
+    local etcd_port peer_port api_port cm_port sched_port kwok_port
+    read -r etcd_port peer_port api_port cm_port sched_port kwok_port <<<"$(free_ports 6)" || true
+    [ -n "$kwok_port" ] || die "could not pick free ports"
+    printf '%s %s\n' etcd "$etcd_port" etcd-peer "$peer_port" kube-apiserver "$api_port" \
+        kube-controller-manager "$cm_port" kube-scheduler "$sched_port" kwok "$kwok_port" >"$dir/ports"
     gen_pki
-    write_kubeconfig
-    kwok_stages
+    write_kubeconfig "$api_port"
+    local pki=$dir/pki kubeconfig=$dir/kubeconfig
 
     launch etcd etcd --name embedded --data-dir "$dir/etcd" --unsafe-no-fsync \
-        --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
-        --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
-        --initial-cluster "embedded=http://127.0.0.1:$ETCD_PEER_PORT" --log-level warn
-    launch kube-apiserver kube-apiserver --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
-        --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$API_PORT" \
-        --tls-cert-file "$dir/pki/apiserver.crt" --tls-private-key-file "$dir/pki/apiserver.key" \
-        --client-ca-file "$dir/pki/ca.crt" --authorization-mode RBAC \
-        --service-account-issuer https://kubernetes.default.svc --service-account-key-file "$dir/pki/sa.pub" \
-        --service-account-signing-key-file "$dir/pki/sa.key" --service-cluster-ip-range 10.96.0.0/16 \
-        --allow-privileged=true --endpoint-reconciler-type none
-    wait_for "kube-apiserver" 90 healthy
-    launch kube-controller-manager kube-controller-manager --kubeconfig "$dir/kubeconfig" \
-        --bind-address 127.0.0.1 --secure-port "$CM_PORT" --leader-elect=false \
-        --service-account-private-key-file "$dir/pki/sa.key" --root-ca-file "$dir/pki/ca.crt" \
-        --use-service-account-credentials=false --controllers '*,-nodeipam'
-    launch kube-scheduler kube-scheduler --kubeconfig "$dir/kubeconfig" \
-        --bind-address 127.0.0.1 --secure-port "$SCHED_PORT" --leader-elect=false
-    launch kwok kwok --kubeconfig "$dir/kubeconfig" --manage-all-nodes=true \
-        --server-address "127.0.0.1:$KWOK_PORT" --config "$dir/kwok-stages.yaml"
+        --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
+        --listen-peer-urls "http://127.0.0.1:$peer_port" --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
+        --initial-cluster "embedded=http://127.0.0.1:$peer_port" --log-level warn
+    launch kube-apiserver kube-apiserver --etcd-servers "http://127.0.0.1:$etcd_port" \
+        --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \
+        --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
+        --client-ca-file "$pki/ca.crt" --authorization-mode Node,RBAC \
+        --service-account-issuer https://kubernetes.default.svc.cluster.local \
+        --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
+        --service-cluster-ip-range "$SERVICE_CIDR" --allow-privileged=true --profiling=false
+    wait_for "kube-apiserver /readyz" api_ready
+    log "kube-apiserver ready on https://127.0.0.1:$api_port ($((SECONDS - t0))s)"
 
-    local k=(kubectl --kubeconfig "$dir/kubeconfig")
-    for i in $(seq 0 $((NODES - 1))); do
+    launch kube-controller-manager kube-controller-manager --kubeconfig "$kubeconfig" \
+        --bind-address 127.0.0.1 --secure-port "$cm_port" --leader-elect=false \
+        --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
+        --cluster-signing-cert-file "$pki/ca.crt" --cluster-signing-key-file "$pki/ca.key" \
+        --use-service-account-credentials=false --controllers '*' --profiling=false
+    launch kube-scheduler kube-scheduler --kubeconfig "$kubeconfig" \
+        --bind-address 127.0.0.1 --secure-port "$sched_port" --leader-elect=false --profiling=false
+    local stage_files
+    stage_files=$(printf '%s,' "$stages"/*.yaml)
+    launch kwok kwok --kubeconfig "$kubeconfig" --manage-all-nodes=true --node-lease-duration-seconds 40 \
+        --cidr 10.244.0.0/16 --server-address "127.0.0.1:$kwok_port" --config "${stage_files%,}"
+
+    # Bare fake Nodes, no taints; kwok (--manage-all-nodes) makes them Ready and keeps their leases. Their
+    # addresses are loopback ones (127.0.1.N): nothing real is behind them, and nothing off this machine.
+    local i
+    for i in $(seq 1 "$NODES"); do
         cat <<EOF
 apiVersion: v1
 kind: Node
@@ -181,20 +219,43 @@ metadata:
   labels:
     kubernetes.io/hostname: kwok-node-$i
     kubernetes.io/os: linux
-    topology.kubernetes.io/zone: zone-$((i % 3))
+    kubernetes.io/arch: amd64
+    topology.kubernetes.io/zone: zone-$(( (i - 1) % 3 + 1 ))
     type: kwok
   annotations:
     kwok.x-k8s.io/node: fake
 status:
-  allocatable: {cpu: "32", memory: 64Gi, pods: "110"}
-  capacity: {cpu: "32", memory: 64Gi, pods: "110"}
+  allocatable: {cpu: "16", memory: 64Gi, pods: "110"}
+  capacity: {cpu: "16", memory: 64Gi, pods: "110"}
+  addresses:
+  - {type: InternalIP, address: 127.0.1.$i}
+  - {type: Hostname, address: kwok-node-$i}
 ---
 EOF
-    done | "${k[@]}" apply -f - >/dev/null || die "creating the fake nodes"
-    wait_for "nodes Ready" 60 "${k[@]}" wait --for=condition=Ready node --all --timeout=2s >/dev/null 2>&1
-    # Pods need the default service account, which the controller-manager creates.
-    wait_for "default service account" 60 "${k[@]}" get serviceaccount default -n default >/dev/null 2>&1
-    log "started in $((SECONDS - t0))s: API https://127.0.0.1:$API_PORT, $NODES nodes; KUBECONFIG=$dir/kubeconfig"
+    done | kc create -f - >/dev/null || die "creating $NODES fake nodes"
+    wait_for "$NODES nodes Ready" nodes_ready
+    # Pods are admitted once their namespace's default ServiceAccount exists (the controller-manager's).
+    wait_for "the default ServiceAccount" sa_ready
+    trap - EXIT
+    log "started in $((SECONDS - t0))s: API https://127.0.0.1:$api_port, $NODES nodes Ready; KUBECONFIG=$kubeconfig"
+}
+
+# kill_recorded: TERM to each recorded PID that is still ours (reverse start order: kwok and the
+# controllers before the API server, etcd last), KILL to any left after 10s. Prints how many it recorded.
+kill_recorded() {
+    local name pid pids=()
+    while read -r name pid; do pids=("$pid" "${pids[@]}"); done <"$dir/pids"
+    for pid in "${pids[@]}"; do alive "$pid" && kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do
+        for _ in $(seq 1 50); do alive "$pid" || break; sleep 0.2; done
+        if alive "$pid"; then
+            log "pid $pid did not stop within 10s of TERM: KILL"
+            kill -KILL "$pid" 2>/dev/null || true
+            for _ in $(seq 1 25); do alive "$pid" || break; sleep 0.2; done
+        fi
+    done
+    for pid in "${pids[@]}"; do alive "$pid" && die "pid $pid is still running"; done
+    echo "${#pids[@]}"
 }
 
 stop() {
@@ -203,30 +264,34 @@ stop() {
         rm -rf "$dir"
         return 0
     fi
-    local name pid pids=()
-    # Reverse start order: kwok and the controllers before the API server, etcd last.
-    while read -r name pid; do pids=("$pid" "${pids[@]}"); done <"$dir/pids"
-    for pid in "${pids[@]}"; do
-        if alive "$pid"; then
-            kill -TERM "$pid" 2>/dev/null || true
-            for _ in $(seq 1 50); do alive "$pid" || break; sleep 0.2; done
-            alive "$pid" && kill -KILL "$pid" 2>/dev/null || true
-        fi
-    done
+    local n t0=$SECONDS
+    n=$(kill_recorded)
     rm -rf "$dir"
-    log "stopped ${#pids[@]} processes and removed $dir"
+    log "stopped $n processes and removed $dir ($((SECONDS - t0))s)"
 }
 
 status() {
     if [ ! -f "$dir/pids" ]; then
-        echo "not running"
+        echo "not running ($dir has no pids)"
         return 1
     fi
     local name pid ok=0
-    while read -r name pid; do
-        if alive "$pid"; then echo "$name: running (pid $pid)"; else echo "$name: NOT running (pid $pid)"; ok=1; fi
-    done <"$dir/pids"
-    if healthy; then echo "api: healthy (KUBECONFIG=$dir/kubeconfig)"; else echo "api: NOT healthy"; ok=1; fi
+    for name in "${components[@]}"; do
+        pid=$(pid_of "$name")
+        if alive "$pid"; then
+            printf '%-24s running  pid %-7s port %s\n' "$name" "$pid" "$(port_of "$name")"
+        else
+            printf '%-24s STOPPED  pid %s\n' "$name" "${pid:-?}"
+            ok=1
+        fi
+    done
+    if api_ready; then
+        echo "api: ready at $(sed -n 's/^ *server: //p' "$dir/kubeconfig")  KUBECONFIG=$dir/kubeconfig"
+        if nodes_ready; then echo "nodes: $(cat "$dir/nodes") Ready"; else echo "nodes: fewer than $(cat "$dir/nodes") Ready"; ok=1; fi
+    else
+        echo "api: NOT ready"
+        ok=1
+    fi
     return $ok
 }
 
