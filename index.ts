@@ -1,18 +1,27 @@
 // Entry point: reads the stage's settings, builds or binds the cluster, deploys the app on it.
+import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { WebApp } from "./components/webApp";
 import { parseStackConfig, StackSettings } from "./stacks/config";
 
-async function clusterFor(target: StackSettings["target"]) {
+/** The cluster, what the app must wait for (and outlive at teardown), and the labels to spread pods over. */
+interface Target {
+    cluster: { provider: k8s.Provider; kubeconfig: pulumi.Output<string>; clusterName: pulumi.Output<string> };
+    appDependsOn: pulumi.Resource[];
+    spreadTopologyKeys: string[];
+}
+
+async function clusterFor(target: StackSettings["target"]): Promise<Target> {
     const name = `${pulumi.getProject()}-${pulumi.getStack()}`;
     if (target.kind === "kubeconfig") {
         const { KubeconfigCluster } = await import("./components/kubeconfigCluster");
-        return new KubeconfigCluster(name, { kubeconfig: target.kubeconfig, context: target.context });
+        const cluster = new KubeconfigCluster(name, { kubeconfig: target.kubeconfig, context: target.context });
+        return { cluster, appDependsOn: [], spreadTopologyKeys: ["kubernetes.io/hostname"] };
     }
     // Loaded only for EKS stages, so the local stage never loads @pulumi/aws, awsx or eks.
     const { EksCluster } = await import("./components/eksCluster");
     const c = target.cluster;
-    return new EksCluster(name, {
+    const cluster = new EksCluster(name, {
         kubernetesVersion: c.kubernetesVersion,
         vpc: c.vpc,
         availabilityZones: c.availabilityZones,
@@ -24,24 +33,39 @@ async function clusterFor(target: StackSettings["target"]) {
         ssh: c.ssh,
         logTypes: c.logTypes,
         tags: c.tags,
+        secretsEncryption: c.secretsEncryption,
+        kmsKeyArn: c.kmsKeyArn,
+        endpointPublicAccess: c.endpointPublicAccess,
+        endpointPrivateAccess: c.endpointPrivateAccess,
+        publicAccessCidrs: c.publicAccessCidrs,
     });
+    // The app's objects are deleted before the node group: the Service's load balancer is released while
+    // the cluster still runs its controller.
+    return { cluster, appDependsOn: [cluster.nodeGroup], spreadTopologyKeys: ["kubernetes.io/hostname", "topology.kubernetes.io/zone"] };
 }
 
 async function main() {
     const settings = parseStackConfig(pulumi.runtime.allConfig());
-    const cluster = await clusterFor(settings.target);
-    const app = new WebApp(settings.app.name, {
+    const { cluster, appDependsOn, spreadTopologyKeys } = await clusterFor(settings.target);
+    const a = settings.app;
+    const app = new WebApp(a.name, {
         provider: cluster.provider,
-        namespace: settings.app.namespace,
-        image: settings.app.image,
-        replicas: settings.app.replicas,
-        containerPort: settings.app.containerPort,
-        port: settings.app.port,
-        serviceType: settings.app.serviceType,
-        maxSurge: settings.app.maxSurge,
-        maxUnavailable: settings.app.maxUnavailable,
-        resources: settings.app.resources,
-    });
+        namespace: a.namespace,
+        image: a.image,
+        replicas: a.replicas,
+        containerPort: a.containerPort,
+        port: a.port,
+        serviceType: a.serviceType,
+        maxSurge: a.maxSurge,
+        maxUnavailable: a.maxUnavailable,
+        resources: a.resources,
+        autoscaling: a.autoscaling.enabled ? a.autoscaling : undefined,
+        pdbMaxUnavailable: a.pdbMaxUnavailable,
+        spreadTopologyKeys: a.topologySpread === "Off" ? [] : spreadTopologyKeys,
+        spreadWhenUnsatisfiable: a.topologySpread === "Off" ? undefined : a.topologySpread,
+        security: a.security,
+        timeoutSeconds: a.rolloutTimeout,
+    }, { dependsOn: appDependsOn });
     return {
         url: app.url,
         clusterName: cluster.clusterName,

@@ -41,6 +41,16 @@ export interface EksClusterArgs {
     logTypes?: pulumi.Input<pulumi.Input<string>[]>;
     /** Tags for every AWS resource made here. */
     tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /** Envelope-encrypt Kubernetes secrets with KMS. Defaults to true. */
+    secretsEncryption?: boolean;
+    /** KMS key for secrets encryption; unset: a new key with yearly rotation is made. */
+    kmsKeyArn?: pulumi.Input<string>;
+    /** Public API endpoint. Defaults to true. */
+    endpointPublicAccess?: boolean;
+    /** Private API endpoint, for nodes and the VPC. Defaults to true. */
+    endpointPrivateAccess?: boolean;
+    /** Who may reach the public endpoint. Defaults to EKS's 0.0.0.0/0 (callers still need IAM credentials). */
+    publicAccessCidrs?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
 const NODE_POLICIES = {
@@ -58,6 +68,8 @@ const NODE_POLICIES = {
 export class EksCluster extends pulumi.ComponentResource {
     public readonly cluster: eks.Cluster;
     public readonly nodeGroup: eks.ManagedNodeGroup;
+    /** The key that encrypts Kubernetes secrets, when this component made it. */
+    public readonly secretsKey?: aws.kms.Key;
     /** Kubernetes provider for this cluster; pass it to every Kubernetes resource. */
     public readonly provider: k8s.Provider;
     /** Admin kubeconfig, as a secret. */
@@ -72,6 +84,13 @@ export class EksCluster extends pulumi.ComponentResource {
         if (args.ssh && args.ssh.allowedCidrs.length === 0) {
             throw new Error(`EksCluster ${name}: ssh.allowedCidrs must list at least one CIDR`);
         }
+        if (args.endpointPublicAccess === false && args.endpointPrivateAccess === false) {
+            throw new Error(`EksCluster ${name}: endpointPublicAccess or endpointPrivateAccess must be true`);
+        }
+        const encrypt = args.secretsEncryption ?? true;
+        if (args.kmsKeyArn !== undefined && !encrypt) {
+            throw new Error(`EksCluster ${name}: kmsKeyArn is given but secretsEncryption is false`);
+        }
 
         const network = args.vpc
             ? {
@@ -81,6 +100,15 @@ export class EksCluster extends pulumi.ComponentResource {
             }
             : this.newVpc(name, args);
 
+        if (encrypt && args.kmsKeyArn === undefined) {
+            this.secretsKey = new aws.kms.Key(`${name}-secrets`, {
+                description: `Envelope encryption of Kubernetes secrets in EKS cluster ${name}`,
+                enableKeyRotation: true,
+                deletionWindowInDays: 30,
+                tags: args.tags,
+            }, { parent: this });
+        }
+
         this.cluster = new eks.Cluster(`${name}-eks`, {
             version: args.kubernetesVersion,
             vpcId: network.vpcId,
@@ -89,6 +117,10 @@ export class EksCluster extends pulumi.ComponentResource {
             skipDefaultNodeGroup: true,
             authenticationMode: eks.AuthenticationMode.Api,
             enabledClusterLogTypes: args.logTypes ?? [],
+            encryptionConfigKeyArn: encrypt ? args.kmsKeyArn ?? this.secretsKey?.arn : undefined,
+            endpointPublicAccess: args.endpointPublicAccess ?? true,
+            endpointPrivateAccess: args.endpointPrivateAccess ?? true,
+            publicAccessCidrs: args.endpointPublicAccess === false ? undefined : args.publicAccessCidrs,
             tags: args.tags,
         }, { parent: this });
 

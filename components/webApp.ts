@@ -3,6 +3,23 @@ import * as pulumi from "@pulumi/pulumi";
 
 export type ServiceType = "LoadBalancer" | "NodePort" | "ClusterIP";
 
+/** A HorizontalPodAutoscaler on CPU; while it exists the Deployment leaves its replica count to it. */
+export interface AutoscalingArgs {
+    minReplicas: number;
+    maxReplicas: number;
+    /** Average CPU utilisation (% of requests) the autoscaler aims for. */
+    targetCpuUtilization: number;
+}
+
+/** The container's security context beyond the fixed hardening (no privilege escalation, seccomp, drop ALL). */
+export interface ContainerSecurityArgs {
+    /** Refuse to start as root; use an image made for it, e.g. nginxinc/nginx-unprivileged on 8080. */
+    runAsNonRoot?: boolean;
+    runAsUser?: number;
+    /** Capabilities added back after dropping ALL, e.g. what nginx needs to start as root and switch users. */
+    capabilities?: string[];
+}
+
 /**
  * The arguments of a {@link WebApp}: the tutorial's Deployment and Service, with what it hard-coded
  * made configurable.
@@ -16,8 +33,11 @@ export interface WebAppArgs {
     image: pulumi.Input<string>;
     /** Name of the one container. Defaults to `<image's last path segment>-container`, e.g. `nginx-container`. */
     containerName?: pulumi.Input<string>;
-    /** Desired pod count. */
-    replicas: pulumi.Input<number>;
+    /**
+     * Desired pod count. Plain, not an Input: it decides whether a PodDisruptionBudget exists. Ignored while
+     * `autoscaling` is set.
+     */
+    replicas: number;
     /** Port the container listens on; also the Service's targetPort and the probes' port. */
     containerPort: pulumi.Input<number>;
     /** Port the Service exposes. */
@@ -30,6 +50,23 @@ export interface WebAppArgs {
     maxUnavailable?: pulumi.Input<string | number>;
     /** Container resource requests and limits. */
     resources: pulumi.Input<k8s.types.input.core.v1.ResourceRequirements>;
+    /** Scale on CPU with a HorizontalPodAutoscaler. Unset: a fixed `replicas`. */
+    autoscaling?: AutoscalingArgs;
+    /**
+     * maxUnavailable of the PodDisruptionBudget made while the app runs 2 or more replicas (1 replica gets
+     * none: it would block every node drain). Defaults to 1.
+     */
+    pdbMaxUnavailable?: pulumi.Input<string | number>;
+    /**
+     * Node labels to spread replicas over (maxSkew 1), e.g. `kubernetes.io/hostname` and
+     * `topology.kubernetes.io/zone`. Defaults to the hostname only; `[]` turns spreading off.
+     */
+    spreadTopologyKeys?: string[];
+    /** Whether an unsatisfiable spread blocks scheduling. Defaults to `ScheduleAnyway`. */
+    spreadWhenUnsatisfiable?: "ScheduleAnyway" | "DoNotSchedule";
+    security?: ContainerSecurityArgs;
+    /** How long `pulumi up` waits for a rollout (and the Service) before failing. Defaults to 600. */
+    timeoutSeconds?: number;
 }
 
 /** `sample-app` → `sample`, so the default app reproduces the tutorial's `sample-deployment`/`sample-service`. */
@@ -49,6 +86,9 @@ export function defaultContainerName(image: string): string {
 export class WebApp extends pulumi.ComponentResource {
     public readonly deployment: k8s.apps.v1.Deployment;
     public readonly service: k8s.core.v1.Service;
+    /** Present while the app runs 2 or more replicas. */
+    public readonly disruptionBudget?: k8s.policy.v1.PodDisruptionBudget;
+    public readonly autoscaler?: k8s.autoscaling.v2.HorizontalPodAutoscaler;
     /** `http://<load balancer hostname or IP, node or cluster IP>:<port>`. */
     public readonly url: pulumi.Output<string>;
     public readonly deploymentName: pulumi.Output<string>;
@@ -60,16 +100,26 @@ export class WebApp extends pulumi.ComponentResource {
         if (!k8s.Provider.isInstance(args.provider)) {
             throw new Error(`WebApp ${name}: args.provider must be a kubernetes Provider; ambient kubeconfigs are not used`);
         }
+        const a = args.autoscaling;
+        if (a && !(a.minReplicas >= 1 && a.minReplicas <= a.maxReplicas)) {
+            throw new Error(`WebApp ${name}: autoscaling needs 1 ≤ minReplicas ≤ maxReplicas, got ${a.minReplicas}..${a.maxReplicas}`);
+        }
 
         const labels = { app: name };
-        const childOpts: pulumi.CustomResourceOptions = { parent: this, provider: args.provider };
+        // The component's dependencies (on EKS: the node group) hold for every child, so that `pulumi destroy`
+        // removes the Service, and with it the cloud load balancer, before the nodes and the cluster.
+        const childOpts: pulumi.CustomResourceOptions = { parent: this, provider: args.provider, dependsOn: opts?.dependsOn };
         const base = baseName(name);
         const namespace = args.namespace ?? "default";
+        const timeout = `${args.timeoutSeconds ?? 600}s`;
+        const security = args.security ?? {};
+        const whenUnsatisfiable = args.spreadWhenUnsatisfiable ?? "ScheduleAnyway";
 
         this.deployment = new k8s.apps.v1.Deployment(`${base}-deployment`, {
             metadata: { name: `${base}-deployment`, namespace, labels },
             spec: {
-                replicas: args.replicas,
+                // Left out under an autoscaler, so that `pulumi up` neither resets nor diffs its count.
+                replicas: a ? undefined : args.replicas,
                 selector: { matchLabels: labels },
                 strategy: {
                     type: "RollingUpdate",
@@ -78,6 +128,12 @@ export class WebApp extends pulumi.ComponentResource {
                 template: {
                     metadata: { labels },
                     spec: {
+                        topologySpreadConstraints: (args.spreadTopologyKeys ?? ["kubernetes.io/hostname"]).map((topologyKey) => ({
+                            maxSkew: 1,
+                            topologyKey,
+                            whenUnsatisfiable,
+                            labelSelector: { matchLabels: labels },
+                        })),
                         containers: [{
                             name: args.containerName ?? pulumi.output(args.image).apply(defaultContainerName),
                             image: args.image,
@@ -94,11 +150,22 @@ export class WebApp extends pulumi.ComponentResource {
                                 failureThreshold: 3,
                             },
                             resources: args.resources,
+                            securityContext: {
+                                allowPrivilegeEscalation: false,
+                                privileged: false,
+                                runAsNonRoot: security.runAsNonRoot ? true : undefined,
+                                runAsUser: security.runAsNonRoot ? security.runAsUser : undefined,
+                                capabilities: {
+                                    drop: ["ALL"],
+                                    add: security.capabilities?.length ? security.capabilities : undefined,
+                                },
+                                seccompProfile: { type: "RuntimeDefault" },
+                            },
                         }],
                     },
                 },
             },
-        }, childOpts);
+        }, { ...childOpts, customTimeouts: { create: timeout, update: timeout } });
 
         this.service = new k8s.core.v1.Service(`${base}-service`, {
             metadata: { name: `${base}-service`, namespace, labels },
@@ -107,11 +174,32 @@ export class WebApp extends pulumi.ComponentResource {
                 selector: labels,
                 ports: [{ name: "http", port: args.port, targetPort: args.containerPort, protocol: "TCP" }],
             },
-        }, childOpts);
+        }, { ...childOpts, customTimeouts: { create: timeout, update: timeout } });
+
+        if ((a ? a.minReplicas : args.replicas) >= 2) {
+            this.disruptionBudget = new k8s.policy.v1.PodDisruptionBudget(`${base}-pdb`, {
+                metadata: { name: `${base}-pdb`, namespace, labels },
+                spec: { maxUnavailable: args.pdbMaxUnavailable ?? 1, selector: { matchLabels: labels } },
+            }, childOpts);
+        }
+        if (a) {
+            this.autoscaler = new k8s.autoscaling.v2.HorizontalPodAutoscaler(`${base}-hpa`, {
+                metadata: { name: `${base}-hpa`, namespace, labels },
+                spec: {
+                    scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: this.deployment.metadata.name },
+                    minReplicas: a.minReplicas,
+                    maxReplicas: a.maxReplicas,
+                    metrics: [{
+                        type: "Resource",
+                        resource: { name: "cpu", target: { type: "Utilization", averageUtilization: a.targetCpuUtilization } },
+                    }],
+                },
+            }, childOpts);
+        }
 
         this.deploymentName = this.deployment.metadata.name;
         this.serviceName = this.service.metadata.name;
-        this.readyReplicas = this.deployment.status.apply((s) => s?.readyReplicas ?? 0);
+        this.readyReplicas = this.deployment.status.apply((st) => st?.readyReplicas ?? 0);
         this.url = pulumi.all([this.service.spec, this.service.status]).apply(([spec, status]) => {
             const port = spec.ports[0];
             if (spec.type === "LoadBalancer") {

@@ -17,8 +17,13 @@ export const SERVICE_TYPES = ["LoadBalancer", "NodePort", "ClusterIP"] as const;
 export const TARGETS = ["eks", "kubeconfig"] as const;
 export const NAT_GATEWAY_STRATEGIES = ["Single", "OnePerAz"] as const;
 export const LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"] as const;
+export const TOPOLOGY_SPREAD = ["ScheduleAnyway", "DoNotSchedule", "Off"] as const;
+/** Linux capabilities a container may add back after dropping ALL (names as Kubernetes takes them). */
+export const CAPABILITIES = ["AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE",
+    "NET_RAW", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"] as const;
 
 export type ServiceType = (typeof SERVICE_TYPES)[number];
+export type TopologySpread = (typeof TOPOLOGY_SPREAD)[number];
 
 /** Defaults of the flat keys; Pulumi.yaml's config schema states the same values (a test compares them). */
 export const DEFAULTS = {
@@ -36,6 +41,12 @@ export const DEFAULTS = {
         requests: { cpu: "50m", memory: "32Mi" },
         limits: { cpu: "250m", memory: "128Mi" },
     },
+    autoscaling: { enabled: false, minReplicas: 2, maxReplicas: 5, targetCpuUtilization: 70 },
+    pdbMaxUnavailable: "1",
+    topologySpread: "ScheduleAnyway",
+    /** The official nginx and httpd images start as root and switch users: they need these back after drop ALL. */
+    security: { runAsNonRoot: false, capabilities: ["CHOWN", "DAC_OVERRIDE", "NET_BIND_SERVICE", "SETGID", "SETUID"] },
+    rolloutTimeout: 600,
     kubeconfig: "",
     kubeContext: "",
     /** Unset (`{}`) unless the target is eks; the settings' own defaults are in CLUSTER_DEFAULTS. */
@@ -51,11 +62,33 @@ export const CLUSTER_DEFAULTS = {
     natGateways: "Single",
     logTypes: ["api", "audit", "authenticator"],
     tags: {},
+    secretsEncryption: true,
+    endpointPublicAccess: true,
+    endpointPrivateAccess: true,
+    publicAccessCidrs: ["0.0.0.0/0"],
 } as const;
+
+/** User id of the non-root option, that of the nginx-unprivileged image (nginxinc/nginx-unprivileged). */
+export const NON_ROOT_UID = 101;
 
 export interface ResourceSettings {
     requests: { cpu: string; memory: string };
     limits: { cpu: string; memory: string };
+}
+
+export interface AutoscalingSettings {
+    enabled: boolean;
+    minReplicas: number;
+    maxReplicas: number;
+    targetCpuUtilization: number;
+}
+
+export interface SecuritySettings {
+    runAsNonRoot: boolean;
+    /** Set when runAsNonRoot. */
+    runAsUser?: number;
+    /** Added back after dropping ALL. */
+    capabilities: string[];
 }
 
 export interface AppSettings {
@@ -69,6 +102,13 @@ export interface AppSettings {
     maxSurge: string | number;
     maxUnavailable: string | number;
     resources: ResourceSettings;
+    autoscaling: AutoscalingSettings;
+    /** PodDisruptionBudget maxUnavailable; a budget exists only while the app runs ≥ 2 replicas. */
+    pdbMaxUnavailable: string | number;
+    topologySpread: TopologySpread;
+    security: SecuritySettings;
+    /** Seconds `pulumi up` waits for a rollout before it fails. */
+    rolloutTimeout: number;
 }
 
 export interface ExistingVpcSettings {
@@ -95,6 +135,12 @@ export interface ClusterSettings {
     logTypes: string[];
     tags: Record<string, string>;
     maxPodsPerNode?: number;
+    /** Envelope-encrypt Kubernetes secrets with KMS: the given key, or a new one. */
+    secretsEncryption: boolean;
+    kmsKeyArn?: string;
+    endpointPublicAccess: boolean;
+    endpointPrivateAccess: boolean;
+    publicAccessCidrs: string[];
 }
 
 export type TargetSettings =
@@ -172,6 +218,34 @@ const sshKeyAccepted = "an OpenSSH public key line (ssh-ed25519, ssh-rsa or ecds
 const sshPublicKey = z.string({ error: sshKeyAccepted })
     .regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( .*)?$/, { error: sshKeyAccepted });
 
+const bool = (what: string) => z.boolean({ error: `true or false (${what})` });
+
+const autoscalingSchema = settings({
+    enabled: bool("autoscaling on or off").optional(),
+    minReplicas: intIn(1, 1000, "an integer from 1 to 1000").optional(),
+    maxReplicas: intIn(1, 1000, "an integer from 1 to 1000").optional(),
+    targetCpuUtilization: intIn(1, 100, "a CPU utilisation percentage, an integer from 1 to 100").optional(),
+}, "an object {enabled, minReplicas, maxReplicas, targetCpuUtilization}");
+
+const securitySchema = settings({
+    runAsNonRoot: bool("run the container as a non-root user").optional(),
+    runAsUser: intIn(1, 2147483647, "a non-zero user id (needs runAsNonRoot: true)").optional(),
+    capabilities: z.array(z.enum(CAPABILITIES, { error: `each one of ${CAPABILITIES.join(", ")} (ALL and admin capabilities are refused)` }),
+        { error: "a list of Linux capability names to add back after dropping ALL, such as [\"NET_BIND_SERVICE\"]" }).optional(),
+}, "an object {runAsNonRoot, runAsUser, capabilities}");
+
+const pdbAccepted = "an integer ≥ 1 or a percentage from 1% to 100% (0 would block every node drain)";
+const pdbMaxUnavailable = z.union([z.number(), z.string()], { error: pdbAccepted })
+    .refine((v) => (typeof v === "number" ? Number.isInteger(v) && v >= 1 : PERCENT_OR_INT.test(v) && v !== "0%"), { error: pdbAccepted });
+
+const kmsKeyArn = z.string({ error: "a KMS key ARN such as arn:aws:kms:ap-northeast-1:123456789012:key/<key id>" })
+    .regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key\/[A-Za-z0-9-]+$/, {
+        error: "a KMS key ARN such as arn:aws:kms:ap-northeast-1:123456789012:key/<key id>",
+    });
+
+const apiCidrAccepted = "an IPv4 network CIDR such as 203.0.113.0/24 (no host bits set)";
+const apiCidr = z.string({ error: apiCidrAccepted }).refine((v) => !v.includes(":") && isNetworkCidr(v), { error: apiCidrAccepted });
+
 const instanceTypeAccepted = `one of ${Object.keys(INSTANCE_ENI_LIMITS).join(", ")} (for another type, also set cluster.maxPodsPerNode)`;
 
 const clusterSchema = settings({
@@ -202,6 +276,11 @@ const clusterSchema = settings({
     logTypes: z.array(z.enum(LOG_TYPES, { error: `each one of ${LOG_TYPES.join(", ")}` }), { error: `a list of ${LOG_TYPES.join(", ")}` }).optional(),
     tags: z.record(z.string(), z.string({ error: "string values" }), { error: "an object of string tags" }).optional(),
     maxPodsPerNode: intIn(3, 737, "an integer from 3 to 737").optional(),
+    secretsEncryption: bool("envelope-encrypt Kubernetes secrets with KMS").optional(),
+    kmsKeyArn: kmsKeyArn.optional(),
+    endpointPublicAccess: bool("public API endpoint").optional(),
+    endpointPrivateAccess: bool("private API endpoint").optional(),
+    publicAccessCidrs: z.array(apiCidr, { error: "a list of IPv4 CIDRs" }).min(1, { error: "at least one CIDR" }).optional(),
 }, "an object of cluster settings (see Pulumi.yaml)");
 
 /** One bad key: where, what it was, what is accepted. */
@@ -226,7 +305,8 @@ function show(value: unknown): string {
 }
 
 const FLAT_KEYS = ["target", "appName", "namespace", "replicas", "image", "port", "containerPort", "serviceType",
-    "maxSurge", "maxUnavailable", "resources", "kubeconfig", "kubeContext", "cluster"] as const;
+    "maxSurge", "maxUnavailable", "resources", "autoscaling", "pdbMaxUnavailable", "topologySpread", "security",
+    "rolloutTimeout", "kubeconfig", "kubeContext", "cluster"] as const;
 
 /** Integer flat keys arrive as strings ("3"); anything else stays a string and fails the number check. */
 function parseIntLike(raw: string): number | string {
@@ -316,6 +396,14 @@ export function parseStackConfig(all: Record<string, string>, options: LoadOptio
         maxUnavailable: check("maxUnavailable", surgeOrUnavailable, maybe(raw.maxUnavailable, parseJsonLike),
             DEFAULTS.maxUnavailable),
         resources: check("resources", resources, maybe(raw.resources, parseJsonLike), DEFAULTS.resources),
+        autoscaling: readAutoscaling(check("autoscaling", autoscalingSchema, maybe(raw.autoscaling, parseJsonLike), {}), problems),
+        pdbMaxUnavailable: check("pdbMaxUnavailable", pdbMaxUnavailable, maybe(raw.pdbMaxUnavailable, parseJsonLike),
+            Number(DEFAULTS.pdbMaxUnavailable)),
+        topologySpread: check("topologySpread", z.enum(TOPOLOGY_SPREAD, { error: `one of ${TOPOLOGY_SPREAD.join(", ")}` }),
+            raw.topologySpread, DEFAULTS.topologySpread),
+        security: readSecurity(check("security", securitySchema, maybe(raw.security, parseJsonLike), {}), problems),
+        rolloutTimeout: check("rolloutTimeout", intIn(10, 86400, "a number of seconds from 10 to 86400"),
+            maybe(raw.rolloutTimeout, parseIntLike), DEFAULTS.rolloutTimeout),
     };
     if (isZero(app.maxSurge) && isZero(app.maxUnavailable)) {
         problems.push({
@@ -350,18 +438,26 @@ export function parseStackConfig(all: Record<string, string>, options: LoadOptio
             logTypes: c.logTypes ?? [...CLUSTER_DEFAULTS.logTypes],
             tags: c.tags ?? {},
             maxPodsPerNode: c.maxPodsPerNode,
+            secretsEncryption: c.secretsEncryption ?? CLUSTER_DEFAULTS.secretsEncryption,
+            kmsKeyArn: c.kmsKeyArn,
+            endpointPublicAccess: c.endpointPublicAccess ?? CLUSTER_DEFAULTS.endpointPublicAccess,
+            endpointPrivateAccess: c.endpointPrivateAccess ?? CLUSTER_DEFAULTS.endpointPrivateAccess,
+            publicAccessCidrs: c.publicAccessCidrs ?? [...CLUSTER_DEFAULTS.publicAccessCidrs],
         };
         checkCluster(cluster, problems);
         if (problems.length === 0) {
             const capacity = checkCapacity({
-                replicas: app.replicas,
+                // With an autoscaler, the most it may ask for must fit.
+                replicas: app.autoscaling.enabled ? app.autoscaling.maxReplicas : app.replicas,
                 maxSurge: app.maxSurge,
                 desiredSize: cluster.desiredSize,
                 instanceTypes: cluster.instanceTypes,
                 maxPodsPerNode: cluster.maxPodsPerNode,
             });
             if (capacity) {
-                problems.push({ key: "replicas", value: app.replicas, expected: `a count that fits the node group; ${capacity}` });
+                problems.push(app.autoscaling.enabled
+                    ? { key: "autoscaling.maxReplicas", value: app.autoscaling.maxReplicas, expected: `a count that fits the node group; ${capacity}` }
+                    : { key: "replicas", value: app.replicas, expected: `a count that fits the node group; ${capacity}` });
             }
         }
         targetSettings = { kind: "eks", cluster };
@@ -387,7 +483,45 @@ function isZero(v: string | number): boolean {
     return v === 0 || v === "0%";
 }
 
+function readAutoscaling(a: z.infer<typeof autoscalingSchema>, problems: ConfigProblem[]): AutoscalingSettings {
+    const d = DEFAULTS.autoscaling;
+    const result = {
+        enabled: a.enabled ?? d.enabled,
+        minReplicas: a.minReplicas ?? d.minReplicas,
+        maxReplicas: a.maxReplicas ?? d.maxReplicas,
+        targetCpuUtilization: a.targetCpuUtilization ?? d.targetCpuUtilization,
+    };
+    if (result.minReplicas > result.maxReplicas) {
+        problems.push({ key: "autoscaling", value: { minReplicas: result.minReplicas, maxReplicas: result.maxReplicas },
+            expected: "minReplicas ≤ maxReplicas" });
+    }
+    return result;
+}
+
+function readSecurity(s: z.infer<typeof securitySchema>, problems: ConfigProblem[]): SecuritySettings {
+    const runAsNonRoot = s.runAsNonRoot ?? DEFAULTS.security.runAsNonRoot;
+    if (s.runAsUser !== undefined && !runAsNonRoot) {
+        problems.push({ key: "security.runAsUser", value: s.runAsUser, expected: "unset unless security.runAsNonRoot is true" });
+    }
+    return {
+        runAsNonRoot,
+        runAsUser: runAsNonRoot ? s.runAsUser ?? NON_ROOT_UID : undefined,
+        // An unprivileged process cannot use root's capabilities: none by default.
+        capabilities: s.capabilities ?? (runAsNonRoot ? [] : [...DEFAULTS.security.capabilities]),
+    };
+}
+
 function checkCluster(c: ClusterSettings, problems: ConfigProblem[]): void {
+    if (!c.endpointPublicAccess && !c.endpointPrivateAccess) {
+        problems.push({ key: "cluster", value: { endpointPublicAccess: false, endpointPrivateAccess: false },
+            expected: "endpointPublicAccess or endpointPrivateAccess true (the API must be reachable)" });
+    }
+    if (!c.endpointPublicAccess && JSON.stringify(c.publicAccessCidrs) !== JSON.stringify(CLUSTER_DEFAULTS.publicAccessCidrs)) {
+        problems.push({ key: "cluster.publicAccessCidrs", value: c.publicAccessCidrs, expected: "unset when endpointPublicAccess is false" });
+    }
+    if (c.kmsKeyArn !== undefined && !c.secretsEncryption) {
+        problems.push({ key: "cluster.kmsKeyArn", value: c.kmsKeyArn, expected: "unset when secretsEncryption is false" });
+    }
     if (c.minSize > c.desiredSize || c.desiredSize > c.maxSize) {
         problems.push({
             key: "cluster",

@@ -19,6 +19,10 @@ export interface Registration {
     inputs: Record<string, any>;
     provider?: string;
     custom?: boolean;
+    /** URNs this resource depends on (dependsOn and the inputs' resources), as the engine receives them. */
+    dependencies: string[];
+    /** customTimeouts as the engine receives them ({create, update, pb_delete}), "" where unset. */
+    customTimeouts?: { create: string; update: string; pb_delete: string };
 }
 
 export const FAKE_KUBECONFIG = JSON.stringify({
@@ -50,6 +54,8 @@ function mockState(args: MockResourceArgs): Record<string, any> {
             return { ...inputs, latestVersion: 1 };
         case "aws:iam/role:Role":
             return { ...inputs, name: `${args.name}-role`, arn: `arn:aws:iam::123456789012:role/${args.name}` };
+        case "aws:kms/key:Key":
+            return { ...inputs, arn: `arn:aws:kms:ap-northeast-1:123456789012:key/${args.name}` };
         case "aws:ec2/keyPair:KeyPair":
             return { ...inputs, keyName: `${args.name}-key` };
         case "kubernetes:apps/v1:Deployment":
@@ -65,9 +71,15 @@ function mockState(args: MockResourceArgs): Record<string, any> {
     }
 }
 
+/** What MockResourceArgs does not carry, read off the registration requests by `type::name`. */
+const dependenciesOf = new Map<string, string[]>();
+const timeoutsOf = new Map<string, Registration["customTimeouts"]>();
+
 void pulumi.runtime.setMocks({
     newResource(args) {
-        registrations.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, custom: args.custom });
+        registrations.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, custom: args.custom,
+            dependencies: dependenciesOf.get(`${args.type}::${args.name}`) ?? [],
+            customTimeouts: timeoutsOf.get(`${args.type}::${args.name}`) });
         return { id: args.custom ? `${args.name}-id` : undefined, state: mockState(args) };
     },
     call(args) {
@@ -77,6 +89,16 @@ void pulumi.runtime.setMocks({
 
 function monitor(): MockMonitor {
     return pulumi.runtime.getMonitor() as unknown as MockMonitor;
+}
+
+{
+    const m = monitor();
+    const register = m.registerResource.bind(m);
+    m.registerResource = (req: any, callback: any) => {
+        dependenciesOf.set(`${req.getType()}::${req.getName()}`, req.getDependenciesList());
+        timeoutsOf.set(`${req.getType()}::${req.getName()}`, req.getCustomtimeouts()?.toObject());
+        return register(req, callback);
+    };
 }
 
 /** URNs registered since the last reset; the URN's type chain shows each resource's parents. */
@@ -96,6 +118,8 @@ export function providerRef(type = "pulumi:providers:kubernetes"): string {
 
 export function reset(): void {
     registrations.length = 0;
+    dependenciesOf.clear();
+    timeoutsOf.clear();
     monitor().resources.clear();
 }
 
@@ -177,6 +201,10 @@ export interface ProgramOutputs {
     secret: Record<string, boolean>;
 }
 
+// Internal to the SDK (not in its typings): resolves when every pending registration has been answered.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> };
+
 type Program = () => Promise<Record<string, pulumi.Output<any>>>;
 
 /** Runs index.ts with the given config; resolves when all its outputs are known. */
@@ -186,6 +214,8 @@ export async function runProgram(config: Record<string, string>): Promise<Progra
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const main: Program = require("../index");
     const outputs = await main();
+    // Registrations that no stack output waits for (e.g. an autoscaler named after the Deployment) finish here.
+    await waitForRPCs();
     const result: Record<string, unknown> = { secret: {} };
     for (const [key, value] of Object.entries(outputs)) {
         result[key] = await unwrap(value);

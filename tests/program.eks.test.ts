@@ -52,7 +52,8 @@ describe("EKS stage program (dev, under mocks)", () => {
         assert.strictEqual(provider.name, "eks-nginx-test-k8s");
         assert.deepStrictEqual(asSecret(provider.inputs.kubeconfig), { secret: true, value: FAKE_KUBECONFIG });
         const k8sResources = registrations.filter((r) => r.type.startsWith("kubernetes:"));
-        assert.strictEqual(k8sResources.length, 2);
+        assert.deepStrictEqual(k8sResources.map((r) => r.type).sort(),
+            ["kubernetes:apps/v1:Deployment", "kubernetes:core/v1:Service", "kubernetes:policy/v1:PodDisruptionBudget"]);
         for (const r of k8sResources) {
             assert.strictEqual(r.provider, providerRef(), `${r.type} ${r.name}`);
         }
@@ -61,9 +62,9 @@ describe("EKS stage program (dev, under mocks)", () => {
     it("parents the app's resources to the app component and the cluster's to the cluster component", () => {
         const urns = registeredUrns();
         const k8sUrns = urns.filter((u) => /\$kubernetes:|::kubernetes:/.test(u));
-        assert.strictEqual(k8sUrns.length, 2);
+        assert.strictEqual(k8sUrns.length, 3);
         for (const urn of k8sUrns) {
-            assert.match(urn, /::eks-nginx:app:WebApp\$kubernetes:(apps\/v1:Deployment|core\/v1:Service)::/);
+            assert.match(urn, /::eks-nginx:app:WebApp\$kubernetes:(apps\/v1:Deployment|core\/v1:Service|policy\/v1:PodDisruptionBudget)::/);
         }
         const clusterChildren = urns.filter((u) => u.includes("eks-nginx:cluster:EksCluster$"));
         for (const type of ["eks:index:Cluster", "eks:index:ManagedNodeGroup", "pulumi:providers:kubernetes", "aws:ec2/launchTemplate:LaunchTemplate"]) {
@@ -118,6 +119,27 @@ describe("EKS stage program (dev, under mocks)", () => {
         assert.strictEqual(out.clusterName, "eks-nginx-test-eks-1234567");
     });
 
+    it("encrypts Kubernetes secrets with a new rotating KMS key, API endpoint public and private", () => {
+        const key = one("aws:kms/key:Key");
+        assert.strictEqual(key.inputs.enableKeyRotation, true);
+        const c = one("eks:index:Cluster").inputs;
+        assert.strictEqual(c.encryptionConfigKeyArn, `arn:aws:kms:ap-northeast-1:123456789012:key/${key.name}`);
+        assert.ok(one("eks:index:Cluster").dependencies.some((u) => u.includes("aws:kms/key:Key::eks-nginx-test-secrets")),
+            "the cluster depends on the key");
+        assert.strictEqual(c.endpointPublicAccess, true);
+        assert.strictEqual(c.endpointPrivateAccess, true);
+    });
+
+    it("makes every app resource depend on the node group, so destroy deletes them (and the load balancer) first", () => {
+        const nodeGroupUrn = registeredUrns().find((u) => u.endsWith("eks:index:ManagedNodeGroup::eks-nginx-test-nodes"));
+        assert.ok(nodeGroupUrn, "node group registered");
+        for (const r of registrations.filter((x) => x.type.startsWith("kubernetes:"))) {
+            assert.ok(r.dependencies.includes(nodeGroupUrn!), `${r.type} depends on the node group: ${r.dependencies.join(", ")}`);
+        }
+        const provider = one("pulumi:providers:kubernetes");
+        assert.ok(provider.dependencies.some((u) => u.includes("eks:index:Cluster::")), "the provider depends on the cluster");
+    });
+
     it("outputs the kubeconfig as a secret, and only it", () => {
         assert.strictEqual(out.kubeconfig, FAKE_KUBECONFIG);
         assert.deepStrictEqual(Object.entries(out.secret).filter(([, s]) => s).map(([k]) => k), ["kubeconfig"]);
@@ -159,5 +181,39 @@ describe("EKS stage program: SSH and an existing VPC", () => {
         assert.deepStrictEqual(ng.instanceTypes, ["t3.medium"]);
         assert.deepStrictEqual(ng.scalingConfig, { desiredSize: 2, minSize: 1, maxSize: 3 });
         assert.deepStrictEqual(ng.tags, { team: "web" });
+    });
+});
+
+describe("EKS stage program: a given KMS key, a private API endpoint", () => {
+    const KEY = "arn:aws:kms:ap-northeast-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    before(async () => {
+        await runProgram({ ...stageConfig("dev"), ...configMap({ cluster: {
+            instanceTypes: ["t2.micro"], desiredSize: 3, minSize: 1, maxSize: 4,
+            kmsKeyArn: KEY, endpointPublicAccess: false, endpointPrivateAccess: true,
+        } }) });
+    });
+
+    it("uses the given key and makes none", () => {
+        assert.strictEqual(ofType("aws:kms/key:Key").length, 0);
+        assert.strictEqual(one("eks:index:Cluster").inputs.encryptionConfigKeyArn, KEY);
+    });
+
+    it("turns the public endpoint off", () => {
+        const c = one("eks:index:Cluster").inputs;
+        assert.strictEqual(c.endpointPublicAccess, false);
+        assert.strictEqual(c.endpointPrivateAccess, true);
+        assert.strictEqual(c.publicAccessCidrs, undefined);
+    });
+});
+
+describe("EKS stage program: secrets encryption off", () => {
+    it("makes no key and sets no encryption config", async () => {
+        await runProgram({ ...stageConfig("dev"), ...configMap({ cluster: {
+            instanceTypes: ["t2.micro"], desiredSize: 3, minSize: 1, maxSize: 4, secretsEncryption: false,
+            publicAccessCidrs: ["203.0.113.0/24"],
+        } }) });
+        assert.strictEqual(ofType("aws:kms/key:Key").length, 0);
+        assert.strictEqual(one("eks:index:Cluster").inputs.encryptionConfigKeyArn, undefined);
+        assert.deepStrictEqual(one("eks:index:Cluster").inputs.publicAccessCidrs, ["203.0.113.0/24"]);
     });
 });
