@@ -1,0 +1,207 @@
+/**
+ * The project's policies, AWS and Kubernetes together. Each rule is a plain validation function, so the
+ * unit tests (tests/policy.test.ts) call it directly with a passing and a violating resource.
+ *
+ * Stage-aware: a stack counts as production when its name is listed in the pack's `prodStacks` config
+ * (default ["prod"]); the stack name is read from each resource's URN.
+ */
+import type {
+    PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs,
+    StackValidationPolicy,
+} from "@pulumi/policy";
+
+export interface PackConfig {
+    /** Stack names held to the production rules. */
+    prodStacks: string[];
+}
+
+export const DEFAULT_PROD_STACKS = ["prod"];
+
+/** The stack name in `urn:pulumi:<stack>::<project>::<type>::<name>`. */
+export function stackOf(urn: string): string {
+    return /^urn:pulumi:([^:]+)::/.exec(urn)?.[1] ?? "";
+}
+
+type Props = Record<string, any>;
+
+const WORKLOADS: Record<string, (p: Props) => Props | undefined> = {
+    "kubernetes:apps/v1:Deployment": (p) => p.spec?.template?.spec,
+    "kubernetes:apps/v1:StatefulSet": (p) => p.spec?.template?.spec,
+    "kubernetes:apps/v1:DaemonSet": (p) => p.spec?.template?.spec,
+    "kubernetes:apps/v1:ReplicaSet": (p) => p.spec?.template?.spec,
+    "kubernetes:batch/v1:Job": (p) => p.spec?.template?.spec,
+    "kubernetes:core/v1:Pod": (p) => p.spec,
+};
+
+/** The containers (init containers included) of any workload kind, with the pod spec they belong to. */
+export function containersOf(type: string, props: Props): { pod: Props; containers: Props[] } | undefined {
+    const pod = WORKLOADS[type]?.(props);
+    if (!pod) {
+        return undefined;
+    }
+    return { pod, containers: [...(pod.initContainers ?? []), ...(pod.containers ?? [])] };
+}
+
+const INTERNET = new Set(["0.0.0.0/0", "::/0"]);
+
+function coversSsh(from: number | undefined, to: number | undefined, protocol: string | undefined): boolean {
+    if (protocol === "-1" || protocol === "all") {
+        return true;
+    }
+    return (protocol === "tcp" || protocol === "6") && (from ?? 0) <= 22 && 22 <= (to ?? 65535);
+}
+
+function rule(
+    name: string, description: string, enforcementLevel: "mandatory" | "advisory",
+    validate: (args: ResourceValidationArgs, report: ReportViolation) => void,
+): ResourceValidationPolicy {
+    return { name, description, enforcementLevel, validateResource: validate };
+}
+
+export const noSshFromInternet = rule("no-ssh-from-internet",
+    "Security groups must not open SSH (port 22) to 0.0.0.0/0 or ::/0.", "mandatory", (args, report) => {
+        const p = args.props;
+        const open = (cidrs: unknown) => (Array.isArray(cidrs) ? cidrs : [cidrs]).filter((c) => INTERNET.has(String(c)));
+        if (args.type === "aws:ec2/securityGroup:SecurityGroup") {
+            for (const r of p.ingress ?? []) {
+                const bad = [...open(r.cidrBlocks ?? []), ...open(r.ipv6CidrBlocks ?? [])];
+                if (bad.length > 0 && coversSsh(r.fromPort, r.toPort, r.protocol)) {
+                    report(`ingress ${r.protocol} ${r.fromPort}-${r.toPort} from ${bad.join(", ")} opens SSH to the internet; allow named CIDRs only (cluster.ssh.allowedCidrs)`);
+                }
+            }
+        } else if (args.type === "aws:ec2/securityGroupRule:SecurityGroupRule" && p.type === "ingress") {
+            const bad = [...open(p.cidrBlocks ?? []), ...open(p.ipv6CidrBlocks ?? [])];
+            if (bad.length > 0 && coversSsh(p.fromPort, p.toPort, p.protocol)) {
+                report(`ingress rule from ${bad.join(", ")} opens SSH to the internet`);
+            }
+        } else if (args.type === "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") {
+            const bad = open([p.cidrIpv4, p.cidrIpv6].filter(Boolean));
+            if (bad.length > 0 && coversSsh(p.fromPort, p.toPort, p.ipProtocol)) {
+                report(`ingress rule from ${bad.join(", ")} opens SSH to the internet`);
+            }
+        }
+    });
+
+export const imdsv2Required = rule("imdsv2-required",
+    "EC2 nodes must require IMDSv2 (metadata httpTokens = required).", "mandatory", (args, report) => {
+        const p = args.props;
+        if (args.type === "aws:ec2/launchTemplate:LaunchTemplate") {
+            if (p.metadataOptions?.httpTokens !== "required") {
+                report(`launch template metadataOptions.httpTokens is ${JSON.stringify(p.metadataOptions?.httpTokens ?? "unset")}; set "required" (IMDSv2)`);
+            }
+        } else if (args.type === "eks:index:ManagedNodeGroup" || args.type === "aws:eks/nodeGroup:NodeGroup") {
+            // Without a launch template of ours, EKS's default one leaves IMDSv1 on.
+            if (!p.launchTemplate) {
+                report("node group has no launch template, so EKS's default leaves IMDSv1 enabled; use a launch template with httpTokens \"required\"");
+            }
+        }
+    });
+
+export const containersHaveLimitsAndReadiness = rule("containers-have-limits-and-readiness",
+    "Every container has CPU and memory limits and a readiness probe.", "mandatory", (args, report) => {
+        const found = containersOf(args.type, args.props);
+        for (const c of found?.containers ?? []) {
+            const limits = c.resources?.limits ?? {};
+            const missing = ["cpu", "memory"].filter((k) => limits[k] === undefined);
+            if (missing.length > 0) {
+                report(`container ${c.name} has no ${missing.join(" or ")} limit (resources.limits)`);
+            }
+            if (!c.readinessProbe && !(found!.pod.initContainers ?? []).includes(c)) {
+                report(`container ${c.name} has no readinessProbe`);
+            }
+        }
+    });
+
+/** The tag of an image reference, or undefined when it has none; digests count as pinned. */
+export function imagePin(image: string): { digest: boolean; tag?: string } {
+    if (image.includes("@")) {
+        return { digest: true };
+    }
+    const lastSegment = image.slice(image.lastIndexOf("/") + 1);
+    const colon = lastSegment.indexOf(":");
+    return { digest: false, tag: colon >= 0 ? lastSegment.slice(colon + 1) : undefined };
+}
+
+export const noLatestImages = rule("no-latest-or-untagged-images",
+    "Images are pinned to a tag other than latest, or to a digest.", "mandatory", (args, report) => {
+        for (const c of containersOf(args.type, args.props)?.containers ?? []) {
+            if (typeof c.image !== "string") {
+                continue; // unknown during preview
+            }
+            const pin = imagePin(c.image);
+            if (!pin.digest && (pin.tag === undefined || pin.tag === "latest")) {
+                report(`container ${c.name} uses image "${c.image}", which is ${pin.tag ? "the moving tag latest" : "untagged (latest)"}; pin a version tag or a digest, e.g. nginx:1.28.0`);
+            }
+        }
+    });
+
+function matches(selector: Props | undefined, labels: Props | undefined): boolean {
+    const want = selector?.matchLabels ?? {};
+    return Object.keys(want).length > 0 && Object.entries(want).every(([k, v]) => labels?.[k] === v);
+}
+
+export const prodReplicasAndPdb: StackValidationPolicy = {
+    name: "prod-replicas-and-disruption-budget",
+    description: "In production stacks every Deployment runs at least 2 replicas (or an autoscaler's minimum of 2) and has a PodDisruptionBudget.",
+    enforcementLevel: "mandatory",
+    configSchema: {
+        properties: { prodStacks: { type: "array", items: { type: "string" }, default: DEFAULT_PROD_STACKS } },
+    },
+    validateStack: (args: StackValidationArgs, report: ReportViolation) => {
+        const { prodStacks } = args.getConfig<PackConfig>();
+        const deployments = args.resources.filter((r) => r.type === "kubernetes:apps/v1:Deployment");
+        const production = deployments.filter((d) => (prodStacks ?? DEFAULT_PROD_STACKS).includes(stackOf(d.urn)));
+        if (production.length === 0) {
+            args.notApplicable("not a production stack");
+        }
+        const of = (type: string): PolicyResource[] => args.resources.filter((r) => r.type === type);
+        for (const d of production) {
+            const name = d.props.metadata?.name ?? d.name;
+            const podLabels = d.props.spec?.template?.metadata?.labels;
+            const hpa = of("kubernetes:autoscaling/v2:HorizontalPodAutoscaler").find((h) =>
+                h.props.spec?.scaleTargetRef?.kind === "Deployment" && h.props.spec?.scaleTargetRef?.name === name);
+            const replicas = hpa ? hpa.props.spec?.minReplicas ?? 1 : d.props.spec?.replicas ?? 1;
+            if (typeof replicas === "number" && replicas < 2) {
+                report(`Deployment ${name} runs ${replicas} replica${replicas === 1 ? "" : "s"}${hpa ? " at its autoscaler's minimum" : ""}; production needs at least 2`, d.urn);
+            }
+            if (!of("kubernetes:policy/v1:PodDisruptionBudget").some((b) => matches(b.props.spec?.selector, podLabels))) {
+                report(`Deployment ${name} has no PodDisruptionBudget selecting its pods`, d.urn);
+            }
+        }
+    },
+};
+
+export const eksSecretsEncrypted = rule("eks-secrets-encrypted-with-kms",
+    "EKS clusters envelope-encrypt Kubernetes secrets with a KMS key.", "advisory", (args, report) => {
+        if (args.type === "eks:index:Cluster" && !args.props.encryptionConfigKeyArn) {
+            report("cluster secrets are not encrypted with KMS; set cluster.secretsEncryption true (or cluster.kmsKeyArn)");
+        } else if (args.type === "aws:eks/cluster:Cluster" && !(args.props.encryptionConfig?.provider?.keyArn)) {
+            report("cluster secrets are not encrypted with KMS (encryptionConfig)");
+        }
+    });
+
+export const eksControlPlaneLogging = rule("eks-control-plane-logging",
+    "EKS clusters send at least the api and audit control-plane logs to CloudWatch.", "advisory", (args, report) => {
+        if (args.type === "eks:index:Cluster" || args.type === "aws:eks/cluster:Cluster") {
+            const logs: string[] = args.props.enabledClusterLogTypes ?? [];
+            const missing = ["api", "audit"].filter((t) => !logs.includes(t));
+            if (missing.length > 0) {
+                report(`control-plane log types ${missing.join(", ")} are off; set cluster.logTypes`);
+            }
+        }
+    });
+
+export const nonRootContainers = rule("containers-run-as-non-root",
+    "Containers run as a non-root user.", "advisory", (args, report) => {
+        const found = containersOf(args.type, args.props);
+        for (const c of found?.containers ?? []) {
+            if (c.securityContext?.runAsNonRoot !== true && found!.pod.securityContext?.runAsNonRoot !== true) {
+                report(`container ${c.name} may run as root; set security.runAsNonRoot true with an unprivileged image (e.g. nginxinc/nginx-unprivileged on 8080)`);
+            }
+        }
+    });
+
+export const POLICIES = [
+    noSshFromInternet, imdsv2Required, containersHaveLimitsAndReadiness, noLatestImages, prodReplicasAndPdb,
+    eksSecretsEncrypted, eksControlPlaneLogging, nonRootContainers,
+];

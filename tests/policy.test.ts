@@ -1,0 +1,219 @@
+import * as assert from "assert";
+import type { PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import {
+    containersHaveLimitsAndReadiness, eksControlPlaneLogging, eksSecretsEncrypted, imdsv2Required, nonRootContainers,
+    noLatestImages, noSshFromInternet, POLICIES, prodReplicasAndPdb, stackOf,
+} from "../policy/rules";
+import { configMap, registeredUrns, registrations, runProgram, stageConfig, writeTempKubeconfig } from "./mocks";
+
+/** Each rule gets a passing and a violating resource; violations are collected, not thrown. */
+
+const urnFor = (type: string, name: string, stack = "dev") => `urn:pulumi:${stack}::eks-nginx::${type}::${name}`;
+
+class NotApplicable extends Error {}
+
+function check(policy: ResourceValidationPolicy, type: string, props: Record<string, unknown>): string[] {
+    const violations: string[] = [];
+    const args = {
+        type, props, urn: urnFor(type, "r"), name: "r", opts: {}, stackTags: new Map(),
+        isType: () => false, asType: () => undefined, getConfig: () => ({}),
+        notApplicable: (reason?: string) => { throw new NotApplicable(reason); },
+    } as unknown as ResourceValidationArgs;
+    const validate = policy.validateResource;
+    for (const v of Array.isArray(validate) ? validate : [validate!]) {
+        void v(args, (message) => violations.push(message));
+    }
+    return violations;
+}
+
+function resource(type: string, name: string, props: Record<string, unknown>, stack = "prod"): PolicyResource {
+    return { type, name, props, urn: urnFor(type, name, stack), opts: {}, dependencies: [], propertyDependencies: {},
+        isType: () => false, asType: () => undefined } as unknown as PolicyResource;
+}
+
+function checkStack(policy: StackValidationPolicy, resources: PolicyResource[], config: Record<string, unknown> = {}): string[] | "not applicable" {
+    const violations: string[] = [];
+    const args = {
+        resources, getConfig: () => config,
+        notApplicable: (reason?: string) => { throw new NotApplicable(reason); },
+    } as unknown as StackValidationArgs;
+    try {
+        void policy.validateStack(args, (message) => violations.push(message));
+    } catch (e) {
+        if (e instanceof NotApplicable) {
+            return "not applicable";
+        }
+        throw e;
+    }
+    return violations;
+}
+
+const goodContainer = {
+    name: "nginx-container", image: "nginx:1.28.0",
+    resources: { limits: { cpu: "250m", memory: "128Mi" } },
+    readinessProbe: { httpGet: { path: "/", port: "http" } },
+    securityContext: { runAsNonRoot: true },
+};
+const deployment = (container: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+    metadata: { name: "sample-deployment" },
+    spec: { replicas: 3, selector: { matchLabels: { app: "sample-app" } },
+        template: { metadata: { labels: { app: "sample-app" } }, spec: { containers: [container] } }, ...extra },
+});
+const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
+
+describe("policy: no-ssh-from-internet (mandatory)", () => {
+    it("passes SSH from a named CIDR", () => {
+        assert.deepStrictEqual(check(noSshFromInternet, "aws:ec2/securityGroup:SecurityGroup",
+            { ingress: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["203.0.113.0/24"] }] }), []);
+    });
+    it("flags SSH from 0.0.0.0/0, from ::/0, and an all-protocols rule", () => {
+        assert.strictEqual(check(noSshFromInternet, "aws:ec2/securityGroup:SecurityGroup",
+            { ingress: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["0.0.0.0/0"] }] }).length, 1);
+        assert.strictEqual(check(noSshFromInternet, "aws:ec2/securityGroup:SecurityGroup",
+            { ingress: [{ protocol: "-1", fromPort: 0, toPort: 0, ipv6CidrBlocks: ["::/0"] }] }).length, 1);
+        assert.match(check(noSshFromInternet, "aws:ec2/securityGroupRule:SecurityGroupRule",
+            { type: "ingress", protocol: "tcp", fromPort: 0, toPort: 1024, cidrBlocks: ["0.0.0.0/0"] })[0], /opens SSH to the internet/);
+    });
+    it("lets HTTPS from the internet through", () => {
+        assert.deepStrictEqual(check(noSshFromInternet, "aws:ec2/securityGroup:SecurityGroup",
+            { ingress: [{ protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"] }] }), []);
+    });
+});
+
+describe("policy: imdsv2-required (mandatory)", () => {
+    it("passes a launch template with httpTokens required, and a node group that has one", () => {
+        assert.deepStrictEqual(check(imdsv2Required, "aws:ec2/launchTemplate:LaunchTemplate", { metadataOptions: { httpTokens: "required" } }), []);
+        assert.deepStrictEqual(check(imdsv2Required, "eks:index:ManagedNodeGroup", { launchTemplate: { id: "lt-1", version: "1" } }), []);
+    });
+    it("flags optional tokens and a node group on EKS's default template", () => {
+        assert.match(check(imdsv2Required, "aws:ec2/launchTemplate:LaunchTemplate", { metadataOptions: { httpTokens: "optional" } })[0],
+            /httpTokens is "optional"; set "required"/);
+        assert.match(check(imdsv2Required, "eks:index:ManagedNodeGroup", {})[0], /no launch template/);
+    });
+});
+
+describe("policy: containers-have-limits-and-readiness (mandatory)", () => {
+    it("passes a container with both limits and a readiness probe", () => {
+        assert.deepStrictEqual(check(containersHaveLimitsAndReadiness, DEPLOYMENT, deployment(goodContainer)), []);
+    });
+    it("flags a missing memory limit and a missing readiness probe", () => {
+        const v = check(containersHaveLimitsAndReadiness, DEPLOYMENT,
+            deployment({ ...goodContainer, resources: { limits: { cpu: "1" } }, readinessProbe: undefined }));
+        assert.deepStrictEqual(v, ["container nginx-container has no memory limit (resources.limits)", "container nginx-container has no readinessProbe"]);
+    });
+});
+
+describe("policy: no-latest-or-untagged-images (mandatory)", () => {
+    for (const image of ["nginx:1.28.0", "registry.example.com:5000/team/app:2.1", `nginx@sha256:${"a".repeat(64)}`]) {
+        it(`passes ${image}`, () => {
+            assert.deepStrictEqual(check(noLatestImages, DEPLOYMENT, deployment({ ...goodContainer, image })), []);
+        });
+    }
+    for (const image of ["nginx:latest", "nginx", "registry.example.com:5000/team/app"]) {
+        it(`flags ${image}`, () => {
+            assert.match(check(noLatestImages, DEPLOYMENT, deployment({ ...goodContainer, image }))[0],
+                new RegExp(`uses image "${image}", which is .*(latest).*; pin a version tag or a digest`));
+        });
+    }
+});
+
+describe("policy: prod-replicas-and-disruption-budget (mandatory, production stacks)", () => {
+    const pdb = resource("kubernetes:policy/v1:PodDisruptionBudget", "sample-pdb",
+        { spec: { maxUnavailable: 1, selector: { matchLabels: { app: "sample-app" } } } });
+    it("passes 3 replicas with a budget selecting the pods", () => {
+        assert.deepStrictEqual(checkStack(prodReplicasAndPdb, [resource(DEPLOYMENT, "d", deployment(goodContainer)), pdb]), []);
+    });
+    it("passes an autoscaler with minimum 3 and a budget", () => {
+        const d = deployment(goodContainer);
+        delete (d.spec as Record<string, unknown>).replicas;
+        const hpa = resource("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "hpa",
+            { spec: { scaleTargetRef: { kind: "Deployment", name: "sample-deployment" }, minReplicas: 3, maxReplicas: 6 } });
+        assert.deepStrictEqual(checkStack(prodReplicasAndPdb, [resource(DEPLOYMENT, "d", d), hpa, pdb]), []);
+    });
+    it("flags one replica and no budget in prod", () => {
+        const d = deployment(goodContainer, { replicas: 1 });
+        assert.deepStrictEqual(checkStack(prodReplicasAndPdb, [resource(DEPLOYMENT, "d", d)]), [
+            "Deployment sample-deployment runs 1 replica; production needs at least 2",
+            "Deployment sample-deployment has no PodDisruptionBudget selecting its pods",
+        ]);
+    });
+    it("flags a budget that selects other pods", () => {
+        const other = resource("kubernetes:policy/v1:PodDisruptionBudget", "other", { spec: { selector: { matchLabels: { app: "other" } } } });
+        assert.deepStrictEqual(checkStack(prodReplicasAndPdb, [resource(DEPLOYMENT, "d", deployment(goodContainer)), other]),
+            ["Deployment sample-deployment has no PodDisruptionBudget selecting its pods"]);
+    });
+    it("does not apply to dev or local stacks, and follows the prodStacks setting", () => {
+        const single = resource(DEPLOYMENT, "d", deployment(goodContainer, { replicas: 1 }), "dev");
+        assert.strictEqual(checkStack(prodReplicasAndPdb, [single]), "not applicable");
+        assert.strictEqual(checkStack(prodReplicasAndPdb, [single], { prodStacks: ["dev"] }).length, 2);
+    });
+});
+
+describe("policy: advisory rules", () => {
+    it("eks-secrets-encrypted-with-kms: passes a key, flags none", () => {
+        assert.deepStrictEqual(check(eksSecretsEncrypted, "eks:index:Cluster", { encryptionConfigKeyArn: "arn:aws:kms:r:1:key/k" }), []);
+        assert.match(check(eksSecretsEncrypted, "eks:index:Cluster", {})[0], /not encrypted with KMS/);
+    });
+    it("eks-control-plane-logging: passes api+audit, flags none", () => {
+        assert.deepStrictEqual(check(eksControlPlaneLogging, "eks:index:Cluster", { enabledClusterLogTypes: ["api", "audit", "authenticator"] }), []);
+        assert.deepStrictEqual(check(eksControlPlaneLogging, "eks:index:Cluster", { enabledClusterLogTypes: [] }),
+            ["control-plane log types api, audit are off; set cluster.logTypes"]);
+    });
+    it("containers-run-as-non-root: passes runAsNonRoot, flags its absence", () => {
+        assert.deepStrictEqual(check(nonRootContainers, DEPLOYMENT, deployment(goodContainer)), []);
+        assert.match(check(nonRootContainers, DEPLOYMENT, deployment({ ...goodContainer, securityContext: {} }))[0], /may run as root/);
+    });
+    it("every rule has a level, and the mandatory ones are the five the project promises", () => {
+        assert.deepStrictEqual(POLICIES.filter((p) => p.enforcementLevel === "mandatory").map((p) => p.name), [
+            "no-ssh-from-internet", "imdsv2-required", "containers-have-limits-and-readiness", "no-latest-or-untagged-images",
+            "prod-replicas-and-disruption-budget",
+        ]);
+        assert.deepStrictEqual(POLICIES.filter((p) => p.enforcementLevel === "advisory").map((p) => p.name), [
+            "eks-secrets-encrypted-with-kms", "eks-control-plane-logging", "containers-run-as-non-root",
+        ]);
+    });
+});
+
+describe("policy: the program itself is compliant", () => {
+    /** The program's registrations as the analyzer would see them. */
+    function asPolicyResources(): PolicyResource[] {
+        const urns = registeredUrns();
+        return registrations.map((r) => resource(r.type, r.name, r.inputs, "test")).map((p) => ({
+            ...p, urn: urns.find((u) => u.endsWith(`${p.type}::${p.name}`)) ?? p.urn,
+        }));
+    }
+    function mandatoryViolations(): string[] {
+        const found: string[] = [];
+        for (const r of asPolicyResources()) {
+            for (const p of POLICIES.filter((x) => x.enforcementLevel === "mandatory" && "validateResource" in x)) {
+                found.push(...check(p as ResourceValidationPolicy, r.type, r.props).map((m) => `${p.name} ${r.type}: ${m}`));
+            }
+        }
+        return found;
+    }
+
+    for (const stage of ["dev", "staging", "prod"]) {
+        it(`${stage}: no mandatory violation, and the prod rule holds when the stack counts as production`, async () => {
+            await runProgram(stageConfig(stage));
+            assert.deepStrictEqual(mandatoryViolations(), []);
+            const prodRule = checkStack(prodReplicasAndPdb, asPolicyResources(), { prodStacks: ["test"] });
+            assert.deepStrictEqual(prodRule, stage === "dev" ? [
+                "Deployment sample-deployment runs 1 replica; production needs at least 2",
+                "Deployment sample-deployment has no PodDisruptionBudget selecting its pods",
+            ] : []);
+            assert.deepStrictEqual(check(eksSecretsEncrypted, "eks:index:Cluster",
+                asPolicyResources().find((r) => r.type === "eks:index:Cluster")!.props), []);
+        });
+    }
+
+    it("local: nginx:latest is the one violation", async () => {
+        await runProgram({ ...stageConfig("local"), ...configMap({ kubeconfig: writeTempKubeconfig(), image: "nginx:latest" }) });
+        assert.deepStrictEqual(mandatoryViolations(), [
+            "no-latest-or-untagged-images kubernetes:apps/v1:Deployment: container nginx-container uses image \"nginx:latest\", which is the moving tag latest; pin a version tag or a digest, e.g. nginx:1.28.0",
+        ]);
+    });
+
+    it("reads the stack from a URN", () => {
+        assert.strictEqual(stackOf("urn:pulumi:prod::eks-nginx::kubernetes:apps/v1:Deployment::d"), "prod");
+    });
+});
