@@ -8,6 +8,7 @@
 #   cluster/cluster.sh stop     stop exactly the processes start recorded (TERM, then KILL) and remove the data
 #   cluster/cluster.sh status   print what runs; exit 0 when healthy, 1 otherwise
 #   cluster/cluster.sh env      print `export KUBECONFIG=...`
+#   cluster/cluster.sh restart-apiserver [DOWN_SECONDS]   stop kube-apiserver, wait, start it again (fault tests)
 #
 # Binaries: .toolchain/bin (toolchain/control-plane/build.sh). State: $CLUSTER_DIR (default .cluster/):
 # pki/ (openssl-generated CA, serving and client certificates, service-account keys), etcd/ (data),
@@ -149,6 +150,35 @@ wait_for() {
     done
 }
 
+# launch_apiserver: kube-apiserver on the ports and certificates of this instance (start, restart-apiserver).
+launch_apiserver() {
+    local pki=$dir/pki
+    launch kube-apiserver kube-apiserver --etcd-servers "http://127.0.0.1:$(port_of etcd)" \
+        --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$(port_of kube-apiserver)" \
+        --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
+        --client-ca-file "$pki/ca.crt" --authorization-mode Node,RBAC \
+        --service-account-issuer https://kubernetes.default.svc.cluster.local \
+        --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
+        --service-cluster-ip-range "$SERVICE_CIDR" --allow-privileged=true --profiling=false
+}
+
+# restart_apiserver [DOWN_SECONDS]: stops kube-apiserver (TERM), keeps it down DOWN_SECONDS (default 0), starts
+# it again on the same port and waits until it is ready; the other components reconnect by themselves.
+restart_apiserver() {
+    all_alive || die "not running (start it first)"
+    local pid t0=$SECONDS
+    pid=$(pid_of kube-apiserver)
+    kill -TERM "$pid"
+    for _ in $(seq 1 50); do alive "$pid" || break; sleep 0.2; done
+    alive "$pid" && { kill -KILL "$pid"; sleep 0.5; }
+    awk '$1 != "kube-apiserver"' "$dir/pids" >"$dir/pids.new" && mv "$dir/pids.new" "$dir/pids"
+    log "kube-apiserver (pid $pid) stopped; down for ${1:-0}s"
+    sleep "${1:-0}"
+    launch_apiserver
+    wait_for "kube-apiserver /readyz" api_ready
+    log "kube-apiserver restarted as pid $(pid_of kube-apiserver) ($((SECONDS - t0))s)"
+}
+
 start() {
     if all_alive && api_ready; then
         log "already running"
@@ -185,13 +215,7 @@ start() {
         --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
         --listen-peer-urls "http://127.0.0.1:$peer_port" --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
         --initial-cluster "embedded=http://127.0.0.1:$peer_port" --log-level warn
-    launch kube-apiserver kube-apiserver --etcd-servers "http://127.0.0.1:$etcd_port" \
-        --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \
-        --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
-        --client-ca-file "$pki/ca.crt" --authorization-mode Node,RBAC \
-        --service-account-issuer https://kubernetes.default.svc.cluster.local \
-        --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
-        --service-cluster-ip-range "$SERVICE_CIDR" --allow-privileged=true --profiling=false
+    launch_apiserver
     wait_for "kube-apiserver /readyz" api_ready
     log "kube-apiserver ready on https://127.0.0.1:$api_port ($((SECONDS - t0))s)"
 
@@ -300,5 +324,6 @@ case "${1:-}" in
     stop) stop ;;
     status) status ;;
     env) echo "export KUBECONFIG=$dir/kubeconfig" ;;
-    *) echo "usage: $0 start|stop|status|env" >&2; exit 2 ;;
+    restart-apiserver) restart_apiserver "${2:-0}" ;;
+    *) echo "usage: $0 start|stop|status|env|restart-apiserver [down seconds]" >&2; exit 2 ;;
 esac

@@ -31,9 +31,10 @@ yes=()
 if [ "$action" != preview ] && { [ -n "${CI:-}" ] || [ ! -t 0 ]; }; then yes=(--yes); fi
 
 if [ "$action" = destroy ] && [ "$embedded" = true ] && [ -z "${KUBECONFIG:-}" ]; then
-    echo "[local] the embedded cluster is not running: nothing to delete in it; forgetting the stack's resources" >&2
-    pulumi state delete --all --yes --force >/dev/null 2>&1 || true
-    exit 0
+    # Its data went with it (stop removes .cluster/), so nothing can be stranded: let the Kubernetes
+    # provider drop the unreachable objects from the state (README: "The cluster is already gone").
+    echo "[local] the embedded cluster is not running: destroying with PULUMI_K8S_DELETE_UNREACHABLE=true" >&2
+    export PULUMI_K8S_DELETE_UNREACHABLE=true
 fi
 pulumi "$action" "${yes[@]}" "$@"
 if [ "$action" = destroy ] && [ "$embedded" = true ]; then

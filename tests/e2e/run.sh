@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# npm run test:e2e: the tutorial's scenario with the real Pulumi CLI on the embedded control plane.
-# Needs the toolchain (npm run toolchain) and node_modules (npm ci).
+# npm run test:e2e [scenario|hardening]: the tutorial's scenario, then the production-hardening suite
+# (policy, faults, bad input, secrets, teardown), with the real Pulumi CLI on the embedded control plane.
+# Each suite makes its own project copy and cluster. Needs the toolchain (npm run toolchain) and node_modules.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$repo"
@@ -8,4 +9,18 @@ source scripts/pulumi-env.sh
 for b in pulumi pulumi-language-nodejs pulumi-resource-kubernetes kubectl kube-apiserver kwok etcd; do
     [ -x ".toolchain/bin/$b" ] || { echo "[e2e] .toolchain/bin/$b missing: run npm run toolchain" >&2; exit 1; }
 done
-exec node -r ts-node/register/transpile-only tests/e2e/scenario.ts
+suites=("${@:-scenario hardening}")
+# shellcheck disable=SC2206
+suites=(${suites[*]})
+failed=()
+for suite in "${suites[@]}"; do
+    [ -f "tests/e2e/$suite.ts" ] || { echo "[e2e] no suite $suite (tests/e2e/$suite.ts)" >&2; exit 2; }
+    t0=$SECONDS
+    node -r ts-node/register/transpile-only "tests/e2e/$suite.ts" || failed+=("$suite")
+    echo "[e2e] $suite: $((SECONDS - t0)) s"
+done
+if [ ${#failed[@]} -gt 0 ]; then
+    echo "[e2e] FAILED: ${failed[*]}" >&2
+    exit 1
+fi
+echo "[e2e] all suites passed: ${suites[*]}"

@@ -1,0 +1,244 @@
+/**
+ * Production hardening on the embedded cluster with the real engine (issue: policy, teardown, faults,
+ * bad input, secrets): disruption budget, autoscaler ownership, container hardening, the policy pack, bad
+ * input through the CLI, a rollout that never becomes ready, `pulumi up` killed mid-rollout, kube-apiserver
+ * restarted during an `up`, no plaintext secret in the state, teardown order, destroy with the cluster gone.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import {
+    allClusterPids, APP, appObjects, check, cluster, deployment, isRunning, kubectl, log, mustSucceed,
+    PASSPHRASE, pulumi, pulumiAsync, pulumiStdout, readyPods, run, service, stackResources, stateDir, step,
+    tail, watch, work,
+} from "./harness";
+
+const STEPS = 10;
+const NEVER_READY = "registry.invalid/never-ready:1";
+const ROLLOUT_TIMEOUT = 30;
+
+/** The one ReplicaSet with pods wanted, and how many ReplicaSets of the app exist. */
+function replicaSets(): { active: string[]; total: number } {
+    const items = kubectl("get", "replicasets", "-n", "default", "-l", `app=${APP}`).items;
+    return { active: items.filter((r: any) => r.spec.replicas > 0).map((r: any) => `${r.metadata.name}=${r.spec.template.spec.containers[0].image}`), total: items.length };
+}
+
+function noChanges(): void {
+    const r = pulumi(["preview", "--expect-no-changes"]);
+    check("pulumi preview --expect-no-changes", r.code === 0, r.code === 0 ? "no changes" : tail(r.output, 15));
+}
+
+/** Deployment generation and replicas: what must not move when a run is refused. */
+function fingerprint(): string {
+    const d = deployment();
+    return `generation ${d.metadata.generation}, replicas ${d.spec.replicas}, image ${d.spec.template.spec.containers[0].image}`;
+}
+
+run("e2e hardening", STEPS, async () => {
+    await step("H1. replicas 3: PodDisruptionBudget, hardened containers, spread over nodes", () => {
+        mustSucceed(pulumi(["config", "set", "replicas", "3"]));
+        mustSucceed(pulumi(["up", "--yes"]));
+        const pdb = kubectl("get", "poddisruptionbudget", "sample-pdb", "-n", "default");
+        check("PDB maxUnavailable 1 selecting app=sample-app", pdb.spec.maxUnavailable === 1 && pdb.spec.selector.matchLabels.app === APP, pdb.spec);
+        check("PDB allows 1 disruption with 3 healthy pods", pdb.status.disruptionsAllowed === 1 && pdb.status.currentHealthy === 3,
+            { currentHealthy: pdb.status.currentHealthy, disruptionsAllowed: pdb.status.disruptionsAllowed });
+        const pod = readyPods()[0];
+        const sc = pod?.spec.containers[0].securityContext ?? {};
+        check("container: no privilege escalation, seccomp RuntimeDefault, drop ALL", sc.allowPrivilegeEscalation === false &&
+            sc.seccompProfile?.type === "RuntimeDefault" && sc.capabilities?.drop?.[0] === "ALL", sc);
+        const nodes = new Set(readyPods().map((p) => p.spec.nodeName));
+        check("3 Ready pods on 3 different nodes", readyPods().length === 3 && nodes.size === 3, [...nodes]);
+    });
+
+    await step("H2. autoscaling on: an HPA owns the count, pulumi neither resets nor diffs it; off again", async () => {
+        const watcher = watch(() => deployment().spec.replicas);
+        mustSucceed(pulumi(["config", "set", "--path", "autoscaling.enabled", "true"]));
+        mustSucceed(pulumi(["config", "set", "--path", "autoscaling.minReplicas", "3"]));
+        mustSucceed(pulumi(["config", "set", "--path", "autoscaling.maxReplicas", "6"]));
+        mustSucceed(pulumi(["up", "--yes"]));
+        const hpa = kubectl("get", "horizontalpodautoscaler", "sample-hpa", "-n", "default");
+        check("HPA 3..6 on CPU targeting the Deployment", hpa.spec.minReplicas === 3 && hpa.spec.maxReplicas === 6 &&
+            hpa.spec.scaleTargetRef.name === "sample-deployment", hpa.spec);
+        // As the autoscaler would under load (this cluster has no metrics server, so it cannot itself).
+        kubectl("scale", "deployment", "sample-deployment", "-n", "default", "--replicas", "5");
+        noChanges();
+        mustSucceed(pulumi(["up", "--yes"]));
+        check("pulumi up left the autoscaler's 5 replicas", deployment().spec.replicas === 5, deployment().spec.replicas);
+        mustSucceed(pulumi(["config", "set", "--path", "autoscaling.enabled", "false"]));
+        mustSucceed(pulumi(["up", "--yes"]));
+        const seen = await watcher.stop();
+        check("autoscaling off: HPA deleted, the Deployment back at replicas 3", deployment().spec.replicas === 3 &&
+            appObjects(["horizontalpodautoscalers"]).length === 0, `replicas ${deployment().spec.replicas}`);
+        check("spec.replicas seen while switching", true, [...new Set(seen)].join(" → "));
+    });
+
+    await step("H3. policy pack: the program passes; image nginx:latest is refused by the policy", () => {
+        const ok = pulumi(["preview", "--policy-pack", "policy"]);
+        check("preview with the policy pack passes", ok.code === 0, ok.code === 0 ? "exit 0" : tail(ok.output, 20));
+        check("the pack ran (advisory non-root finding reported)", /containers-run-as-non-root/.test(ok.output),
+            ok.output.split("\n").find((l) => /containers-run-as-non-root/.test(l))?.trim() ?? "(not in output)");
+        const before = fingerprint();
+        mustSucceed(pulumi(["config", "set", "image", "nginx:latest"]));
+        const bad = pulumi(["preview", "--policy-pack", "policy"]);
+        check("preview fails", bad.code !== 0, `exit ${bad.code}`);
+        const line = bad.output.split("\n").find((l) => l.includes("nginx:latest") && l.includes("pin")) ?? tail(bad.output, 10);
+        check("message from no-latest-or-untagged-images", /no-latest-or-untagged-images/.test(bad.output) && /uses image "nginx:latest"/.test(bad.output), line.trim());
+        check("cluster unchanged", fingerprint() === before, fingerprint());
+        mustSucceed(pulumi(["config", "rm", "image"]));
+    });
+
+    await step("H4. bad input through the CLI: each preview refused with key, value and accepted values; cluster unchanged", () => {
+        const cases: { set: string[]; expect: RegExp }[] = [
+            { set: ["port", "70000"], expect: /port = 70000: expected an integer from 1 to 65535/ },
+            { set: ["image", "nginx:"], expect: /image = "nginx:": expected an image reference/ },
+            { set: ["--path", "autoscaling.maxReplicas", "0"], expect: /autoscaling\.maxReplicas = 0: expected an integer from 1 to 1000/ },
+            { set: ["--path", "security.capabilities[0]", "SYS_ADMIN"], expect: /security\.capabilities\.0 = "SYS_ADMIN": expected each one of/ },
+        ];
+        const before = fingerprint();
+        for (const c of cases) {
+            const key = c.set.filter((a) => a !== "--path")[0].split(/[.[]/)[0];
+            mustSucceed(pulumi(["config", "set", ...c.set]));
+            const r = pulumi(["preview"]);
+            const line = r.output.split("\n").find((l) => c.expect.test(l)) ?? tail(r.output, 8);
+            check(`${c.set.join(" ")} refused`, r.code !== 0 && c.expect.test(r.output), line.trim());
+            mustSucceed(pulumi(["config", "rm", key]));
+        }
+        check("cluster unchanged", fingerprint() === before, fingerprint());
+    });
+
+    await step(`H5. fault: rollout to an image that never becomes ready fails within rolloutTimeout ${ROLLOUT_TIMEOUT}s, old pods keep serving; a good image recovers`, async () => {
+        mustSucceed(pulumi(["config", "set", "rolloutTimeout", String(ROLLOUT_TIMEOUT)]));
+        mustSucceed(pulumi(["config", "set", "image", NEVER_READY]));
+        const watcher = watch(() => deployment().status.availableReplicas ?? 0);
+        const r = await pulumiAsync(["up", "--yes"]).done;
+        const seen = await watcher.stop();
+        check("pulumi up fails", r.code !== 0, `exit ${r.code} after ${r.seconds.toFixed(1)} s`);
+        check(`within the timeout (+60 s for start-up)`, r.seconds < ROLLOUT_TIMEOUT + 60, `${r.seconds.toFixed(1)} s`);
+        const why = r.output.split("\n").filter((l) => /unready|not attained|timed out|Minimum number/i.test(l)).map((l) => l.trim());
+        check("the message says why", why.length > 0, why.slice(0, 3).join(" | ") || tail(r.output, 15));
+        check(`3 pods available throughout (${seen.length} samples)`, seen.length > 0 && Math.min(...seen) >= 3, `min ${Math.min(...seen)}`);
+        mustSucceed(pulumi(["config", "rm", "image"]));
+        mustSucceed(pulumi(["up", "--yes"]));
+        const rs = replicaSets();
+        check("recovered: 3 Ready pods on the good image, one active ReplicaSet", readyPods().length === 3 && rs.active.length === 1 &&
+            !rs.active[0].includes("never-ready"), rs.active);
+        noChanges();
+    });
+
+    await step("H6. fault: pulumi up killed with SIGKILL mid-rollout; pulumi cancel, refresh, up converge", async () => {
+        mustSucceed(pulumi(["config", "set", "image", "httpd:2.4"]));
+        let killedAt = "";
+        const killed = pulumiAsync(["up", "--yes"], (soFar, child) => {
+            if (!killedAt && /sample-deployment\s+updating|updating.*sample-deployment/.test(soFar)) {
+                killedAt = soFar.split("\n").filter((l) => l.includes("sample-deployment")).pop()?.trim() ?? "";
+                process.kill(-child.pid!, "SIGKILL"); // the CLI with its plugins, as a killed CI job
+            }
+        });
+        const r = await killed.done;
+        check("killed while updating the Deployment", Boolean(killedAt) && r.code === 137, `exit ${r.code}; last line: ${killedAt}`);
+        const locked = pulumi(["up", "--yes"]);
+        check("the next up refuses: the stack is locked", locked.code !== 0 && /locked/.test(locked.output),
+            locked.output.split("\n").find((l) => /locked/.test(l))?.trim() ?? tail(locked.output, 5));
+        mustSucceed(pulumi(["cancel", "--yes"]));
+        mustSucceed(pulumi(["refresh", "--yes", "--clear-pending-creates"]));
+        mustSucceed(pulumi(["up", "--yes"]));
+        const rs = replicaSets();
+        check("one active ReplicaSet on httpd:2.4, 3 Ready pods", rs.active.length === 1 && rs.active[0].endsWith("=httpd:2.4") &&
+            readyPods().length === 3, rs.active);
+        const objects = appObjects(["deployments", "services", "poddisruptionbudgets"]);
+        check("no orphaned or duplicated objects", JSON.stringify(objects) ===
+            JSON.stringify(["deployments/sample-deployment", "services/sample-service", "poddisruptionbudgets/sample-pdb"]), objects);
+        const types = stackResources().map((x) => x.type).filter((t) => t.startsWith("kubernetes:")).sort();
+        check("the stack holds each object once", JSON.stringify(types) === JSON.stringify(
+            ["kubernetes:apps/v1:Deployment", "kubernetes:core/v1:Service", "kubernetes:policy/v1:PodDisruptionBudget"]), types);
+        noChanges();
+    });
+
+    await step("H7. fault: kube-apiserver restarted during an up; the run fails or retries, the next up converges", async () => {
+        mustSucceed(pulumi(["config", "set", "replicas", "4"]));
+        let restarted = false;
+        const during = pulumiAsync(["up", "--yes"], (soFar) => {
+            if (!restarted && /sample-deployment\s+updating|updating.*sample-deployment/.test(soFar)) {
+                restarted = true;
+                // Down for 5 s, then back on the same port; the run's own await is what is being tested.
+                cluster("restart-apiserver", "5");
+            }
+        });
+        const r = await during.done;
+        const message = r.output.split("\n").filter((l) => /refused|unreachable|EOF|timeout|error/i.test(l)).map((l) => l.trim());
+        check("the apiserver was restarted during the update", restarted, restarted ? "yes" : "the update was never seen");
+        check("the run failed with a clear message, or finished", r.code === 0 || message.length > 0,
+            r.code === 0 ? `exit 0 after ${r.seconds.toFixed(1)} s (retried)` : `exit ${r.code}: ${message.slice(0, 2).join(" | ")}`);
+        mustSucceed(pulumi(["up", "--yes"]));
+        check("4 Ready pods", readyPods().length === 4, readyPods().length);
+        noChanges();
+    });
+
+    await step("H8. secrets: no plaintext secret in the state file or the stack config", () => {
+        const probe = `probe-${Date.now().toString(36)}-secret`;
+        mustSucceed(pulumi(["config", "set", "--secret", "e2e:probe", probe]));
+        const stateFile = path.join(stateDir, ".pulumi", "stacks", "eks-nginx", "local.json");
+        const state = fs.readFileSync(stateFile, "utf8");
+        const stackYaml = fs.readFileSync(path.join(work, "Pulumi.local.yaml"), "utf8");
+        const kubeconfigText = fs.readFileSync(path.join(work, ".cluster", "kubeconfig"), "utf8");
+        const clientKey = /client-key-data: (\S+)/.exec(kubeconfigText)?.[1] ?? "";
+        const clientCert = /client-certificate-data: (\S+)/.exec(kubeconfigText)?.[1] ?? "";
+        check("state has the kubeconfig only as ciphertext", clientKey.length > 40 && !state.includes(clientKey) && !state.includes(clientCert) &&
+            state.includes("4dabf18193072939515e22adb298388d") && /"ciphertext":/.test(state), `${state.length} bytes, ${(state.match(/"ciphertext":/g) ?? []).length} ciphertexts`);
+        check("no private key block, no passphrase in the state", !/PRIVATE KEY/.test(state) && !state.includes(PASSPHRASE), "none found");
+        check("a secret config value is stored encrypted", !stackYaml.includes(probe) && /e2e:probe:\s*\n\s*secure:/.test(stackYaml) &&
+            pulumiStdout("config", "get", "e2e:probe") === probe, "secure: v1:…");
+        const out = pulumiStdout("stack", "output", "kubeconfig");
+        check("stack output kubeconfig shows as [secret]", out === "[secret]", out);
+        mustSucceed(pulumi(["config", "rm", "e2e:probe"]));
+    });
+
+    await step("H9. teardown order: the Service (and its load balancer, via the finalizer) is gone before the cluster's provider", async () => {
+        const events = path.join(work, "destroy-events.jsonl");
+        const states: string[] = [];
+        const watcher = watch(() => {
+            try {
+                const s = service();
+                states.push(s.metadata.deletionTimestamp ? "terminating" : "present");
+            } catch {
+                states.push("gone");
+            }
+            return 0;
+        });
+        const r = await pulumiAsync(["destroy", "--yes", "--event-log", events]).done;
+        await watcher.stop();
+        mustSucceed(r);
+        const order: string[] = [];
+        for (const line of fs.readFileSync(events, "utf8").split("\n").filter(Boolean)) {
+            const e = JSON.parse(line);
+            const meta = e.resOutputsEvent?.metadata;
+            if (meta?.op === "delete") {
+                order.push(meta.type);
+            }
+        }
+        log(`deletions completed in order: ${order.join(", ")}`);
+        const idx = (t: string) => order.indexOf(t);
+        check("the Service finished deleting before the Kubernetes provider and the cluster component",
+            idx("kubernetes:core/v1:Service") >= 0 && idx("kubernetes:core/v1:Service") < idx("pulumi:providers:kubernetes") &&
+            idx("pulumi:providers:kubernetes") < idx("eks-nginx:cluster:KubeconfigCluster"), order);
+        const compact = states.filter((s, i) => i === 0 || s !== states[i - 1]);
+        check("the Service waited on its load-balancer finalizer (terminating, then gone)", compact.includes("terminating") &&
+            compact[compact.length - 1] === "gone", compact.join(" → "));
+        check("nothing of the app left", appObjects().length === 0 && stackResources().length === 0, appObjects());
+    });
+
+    await step("H10. destroy with the cluster gone: plain destroy says what to do; with PULUMI_K8S_DELETE_UNREACHABLE it succeeds", () => {
+        mustSucceed(pulumi(["up", "--yes"]));
+        const before = stackResources().length;
+        cluster("stop");
+        const plain = pulumi(["destroy", "--yes"]);
+        const said = plain.output.split("\n").find((l) => /PULUMI_K8S_DELETE_UNREACHABLE/.test(l))?.trim() ?? tail(plain.output, 8);
+        check("plain destroy fails naming PULUMI_K8S_DELETE_UNREACHABLE, state kept", plain.code !== 0 &&
+            /PULUMI_K8S_DELETE_UNREACHABLE/.test(plain.output) && stackResources().length === before, said);
+        const forced = pulumi(["destroy", "--yes"], { PULUMI_K8S_DELETE_UNREACHABLE: "true" });
+        check("PULUMI_K8S_DELETE_UNREACHABLE=true pulumi destroy succeeds, stack empty", forced.code === 0 && stackResources().length === 0,
+            forced.code === 0 ? `${before} resources removed from the stack` : tail(forced.output, 10));
+        const pids = allClusterPids();
+        check("every cluster process ended (6 PIDs: 5 components + the restarted apiserver)", pids.length === 6 && !pids.some(isRunning),
+            `${pids.length} recorded, running: ${pids.filter(isRunning).join(",") || "none"}`);
+    });
+});
