@@ -1,0 +1,113 @@
+/**
+ * npm run bench [-- --quick] [--no-cluster]: what the program costs its users.
+ *  1. Program cost under mocks (no cluster): start-up to all resources registered for dev (EKS) and local,
+ *     the unit suite transpile-only vs type-checked, and growth with N copies of the app component.
+ *  2. The tutorial's operations on the embedded cluster, Pulumi against kubectl (needs npm run toolchain).
+ * Prints Markdown tables; writes bench/results.md and bench/results.png (plot of part 2).
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+const repo = path.resolve(__dirname, "..");
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+const withCluster = !args.includes("--no-cluster");
+const REPS = quick ? 3 : 5;
+
+function median(xs: number[]): number {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+function node(script: string, scriptArgs: string[]): Record<string, any> {
+    const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", script, ...scriptArgs], { cwd: repo, encoding: "utf8" });
+    if (r.status !== 0) {
+        throw new Error(`${script} ${scriptArgs.join(" ")}: ${r.stderr}`);
+    }
+    return JSON.parse(r.stdout.trim().split("\n").pop()!);
+}
+
+function wall(cmd: string, cmdArgs: string[], extraEnv: NodeJS.ProcessEnv = {}): number {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(cmd, cmdArgs, { cwd: repo, encoding: "utf8", env: { ...process.env, ...extraEnv } });
+    if (r.status !== 0) {
+        throw new Error(`${cmd} ${cmdArgs.join(" ")}: ${r.stdout}${r.stderr}`);
+    }
+    return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+const lines: string[] = [];
+function out(line = ""): void {
+    console.log(line);
+    lines.push(line);
+}
+
+async function main(): Promise<void> {
+    out(`Machine: ${os.cpus().length} × ${os.cpus()[0]?.model.trim()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, Node.js ${process.version}; ${new Date().toISOString().slice(0, 10)}; medians of ${REPS}.`);
+    out();
+    out("### 1. Program cost (Pulumi mocks, no cluster)");
+    out();
+    out("| measurement | median | peak RSS | registrations | loads @pulumi/aws / eks |");
+    out("|---|---|---|---|---|");
+    for (const stage of ["dev", "local"]) {
+        const runs = Array.from({ length: REPS }, () => node("bench/programRun.ts", [stage]));
+        out(`| start-up to all registered, ${stage} stage${stage === "dev" ? " (EKS)" : ""} | ${(median(runs.map((r) => r.ms)) / 1000).toFixed(2)} s | ${median(runs.map((r) => r.peakRssMiB))} MiB | ${runs[0].registered} | ${runs[0].loadedAws ? "yes" : "no"} / ${runs[0].loadedEks ? "yes" : "no"} |`);
+    }
+    for (const n of [1, 10, 50]) {
+        const runs = Array.from({ length: REPS }, () => node("bench/programRun.ts", ["copies", String(n)]));
+        out(`| ${n} cop${n === 1 ? "y" : "ies"} of the app component (local) | ${(median(runs.map((r) => r.ms)) / 1000).toFixed(2)} s | ${median(runs.map((r) => r.peakRssMiB))} MiB | ${runs[0].registered} | no / no |`);
+    }
+    const mocha = path.join(repo, "node_modules", ".bin", "mocha");
+    const suiteReps = quick ? 1 : 3;
+    const transpileOnly = median(Array.from({ length: suiteReps }, () => wall(mocha, [])));
+    const typeChecked = median(Array.from({ length: suiteReps }, () =>
+        wall(mocha, ["--no-config", "--require", "ts-node/register", "--extension", "ts", "--timeout", "60000", "tests/**/*.test.ts"])));
+    out(`| unit suite, transpile-only (npm test) | ${transpileOnly.toFixed(2)} s | | | |`);
+    out(`| unit suite, type-checked (ts-node/register) | ${typeChecked.toFixed(2)} s | | | |`);
+
+    if (withCluster) {
+        if (!fs.existsSync(path.join(repo, ".toolchain", "bin", "pulumi"))) {
+            throw new Error("part 2 needs the toolchain: npm run toolchain (or pass --no-cluster)");
+        }
+        const { measureOperations, OPERATIONS } = await import("./operations");
+        const { writePlot } = await import("./plot");
+        const { samples, breakdown } = await measureOperations(REPS);
+        out();
+        out("### 2. Operations on the embedded cluster (same cluster and objects, alternating A/B)");
+        out();
+        out("| operation | pulumi | kubectl | pulumi / kubectl |");
+        out("|---|---|---|---|");
+        const bars = OPERATIONS.map((op) => {
+            const p = median(samples.pulumi[op]);
+            const k = median(samples.kubectl[op]);
+            out(`| ${op} | ${p.toFixed(2)} s | ${k.toFixed(2)} s | ${(p / k).toFixed(1)} |`);
+            return { label: op, pulumi: p, kubectl: k };
+        });
+        out();
+        out("pulumi: `pulumi up --yes --skip-preview` after `pulumi config set …`, `pulumi preview --expect-no-changes`, `pulumi destroy --yes --skip-preview`;");
+        out("kubectl: `kubectl apply -f bench/manifests/…` + `kubectl rollout status` (create also waits for the load balancer address, as the provider does), `kubectl diff`, `kubectl delete --wait`.");
+        out();
+        out("Where a Pulumi run's time goes (medians):");
+        out();
+        out("| part | seconds |");
+        out("|---|---|");
+        out(`| CLI start (\`pulumi version\`) | ${breakdown.cliStart.toFixed(2)} |`);
+        out(`| Kubernetes provider start (until it serves) | ${breakdown.providerStart.toFixed(2)} |`);
+        out(`| empty TypeScript program preview (CLI, engine, language host, Node.js, ts-node) | ${breakdown.emptyProgramPreview.toFixed(2)} |`);
+        out(`| no-op preview of this program, transpile-only | ${breakdown.noopTranspileOnly.toFixed(2)} |`);
+        out(`| no-op preview of this program, type-checked | ${breakdown.noopTypeChecked.toFixed(2)} |`);
+        out(`| → TypeScript type-check | ${(breakdown.noopTypeChecked - breakdown.noopTranspileOnly).toFixed(2)} |`);
+        out(`| → this program's modules, provider start and API reads (no-op transpile-only − empty program) | ${(breakdown.noopTranspileOnly - breakdown.emptyProgramPreview).toFixed(2)} |`);
+        writePlot(path.join(repo, "bench", "results.png"), bars, "eks-nginx on the embedded cluster: pulumi vs kubectl");
+        out();
+        out("Plot: bench/results.png");
+    }
+    fs.writeFileSync(path.join(repo, "bench", "results.md"), lines.join("\n") + "\n");
+}
+
+main().catch((e) => {
+    console.error(`[bench] FAILED: ${(e as Error).message}`);
+    process.exit(1);
+});

@@ -1,0 +1,197 @@
+/**
+ * Part 2 of the benchmark: the tutorial's operations on one embedded cluster, Pulumi against kubectl,
+ * alternating A/B, with the breakdown of where a Pulumi run's time goes. Uses the e2e harness (a project
+ * copy, its own cluster and state in a temporary folder).
+ */
+import { execFileSync, spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { cluster, copyProject, env, kubectl, mustSucceed, pulumi, repo, work } from "../tests/e2e/harness";
+
+export const OPERATIONS = ["create", "scale 1→3", "port 80→8080", "image swap", "no-op", "destroy"] as const;
+export type Operation = (typeof OPERATIONS)[number];
+
+export interface OperationSamples {
+    pulumi: Record<Operation, number[]>;
+    kubectl: Record<Operation, number[]>;
+}
+
+const empty = () => Object.fromEntries(OPERATIONS.map((o) => [o, [] as number[]])) as unknown as Record<Operation, number[]>;
+
+function timed(fn: () => void): number {
+    const t0 = process.hrtime.bigint();
+    fn();
+    return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+function sh(cmd: string, args: string[], okCodes = [0]): void {
+    const r = spawnSync(cmd, args, { env, encoding: "utf8", cwd: work });
+    if (!okCodes.includes(r.status ?? -1)) {
+        throw new Error(`${cmd} ${args.join(" ")} → ${r.status}: ${r.stderr}${r.stdout}`);
+    }
+}
+
+/** The tutorial's YAML with our values, written where kubectl reads it. */
+function manifests(values: { replicas: number; image: string; port: number }): string[] {
+    const dir = path.join(work, "manifests");
+    fs.mkdirSync(dir, { recursive: true });
+    const container = `${values.image.split(":")[0].split("/").pop()}-container`;
+    const files = ["deployment.yml", "service.yml", ...(values.replicas >= 2 ? ["pdb.yml"] : [])];
+    for (const f of files) {
+        const text = fs.readFileSync(path.join(repo, "bench", "manifests", f), "utf8")
+            .replaceAll("${REPLICAS}", String(values.replicas)).replaceAll("${IMAGE}", values.image)
+            .replaceAll("${PORT}", String(values.port)).replaceAll("${CONTAINER}", container);
+        fs.writeFileSync(path.join(dir, f), text);
+    }
+    return files.flatMap((f) => ["-f", path.join(dir, f)]);
+}
+
+const k = (...args: string[]) => ["--kubeconfig", env.KUBECONFIG!, ...args];
+const rollout = () => sh("kubectl", k("rollout", "status", "deployment/sample-deployment", "-n", "default", "--timeout=120s"));
+/** What the provider's Service await waits for: the load balancer's address. */
+function serviceAddress(): void {
+    for (let i = 0; i < 300; i++) {
+        const s = kubectl("get", "service", "sample-service", "-n", "default");
+        if (s.status?.loadBalancer?.ingress?.length) {
+            return;
+        }
+        execFileSync("sleep", ["0.1"]);
+    }
+    throw new Error("no load balancer address");
+}
+
+function kubectlSequence(into: Record<Operation, number[]>): void {
+    into["create"].push(timed(() => {
+        sh("kubectl", k("apply", ...manifests({ replicas: 1, image: "nginx:1.28.0", port: 80 })));
+        rollout();
+        serviceAddress();
+    }));
+    into["scale 1→3"].push(timed(() => {
+        sh("kubectl", k("apply", ...manifests({ replicas: 3, image: "nginx:1.28.0", port: 80 })));
+        rollout();
+    }));
+    into["port 80→8080"].push(timed(() => sh("kubectl", k("apply", ...manifests({ replicas: 3, image: "nginx:1.28.0", port: 8080 })))));
+    into["image swap"].push(timed(() => {
+        sh("kubectl", k("apply", ...manifests({ replicas: 3, image: "httpd:2.4", port: 8080 })));
+        rollout();
+    }));
+    // kubectl diff exits 0 when nothing differs.
+    into["no-op"].push(timed(() => sh("kubectl", k("diff", ...manifests({ replicas: 3, image: "httpd:2.4", port: 8080 })))));
+    into["destroy"].push(timed(() => sh("kubectl", k("delete", "--wait=true", ...manifests({ replicas: 3, image: "httpd:2.4", port: 8080 })))));
+}
+
+function pulumiSequence(into: Record<Operation, number[]>): void {
+    const up = () => {
+        const r = pulumi(["up", "--yes", "--skip-preview"]);
+        mustSucceed(r);
+        return r.seconds;
+    };
+    for (const key of ["replicas", "image", "port"]) {
+        mustSucceed(pulumi(["config", "rm", key]));
+    }
+    into["create"].push(up());
+    mustSucceed(pulumi(["config", "set", "replicas", "3"]));
+    into["scale 1→3"].push(up());
+    mustSucceed(pulumi(["config", "set", "port", "8080"]));
+    into["port 80→8080"].push(up());
+    mustSucceed(pulumi(["config", "set", "image", "httpd:2.4"]));
+    into["image swap"].push(up());
+    const noop = pulumi(["preview", "--expect-no-changes"]);
+    mustSucceed(noop);
+    into["no-op"].push(noop.seconds);
+    const destroy = pulumi(["destroy", "--yes", "--skip-preview"]);
+    mustSucceed(destroy);
+    into["destroy"].push(destroy.seconds);
+}
+
+export interface Breakdown {
+    /** `pulumi version`: the CLI binary alone. */
+    cliStart: number;
+    /** The provider binary until it serves gRPC (loads its embedded schema). */
+    providerStart: number;
+    /** `pulumi preview` of an empty TypeScript program: CLI, engine, language host, Node.js, ts-node. */
+    emptyProgramPreview: number;
+    /** No-op preview of this program, transpile-only and type-checked. */
+    noopTranspileOnly: number;
+    noopTypeChecked: number;
+}
+
+function median(xs: number[]): number {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+async function providerStart(): Promise<number> {
+    // Launched as the engine does (engine address first); it prints its port once it serves.
+    const t0 = process.hrtime.bigint();
+    const child = spawn(path.join(repo, ".toolchain", "bin", "pulumi-resource-kubernetes"), ["127.0.0.1:1"], { env });
+    return new Promise((resolve, reject) => {
+        child.stdout.once("data", () => {
+            const s = Number(process.hrtime.bigint() - t0) / 1e9;
+            child.kill("SIGKILL");
+            resolve(s);
+        });
+        child.once("error", reject);
+        setTimeout(() => { child.kill("SIGKILL"); reject(new Error("provider did not start in 30 s")); }, 30000);
+    });
+}
+
+function emptyProgramPreview(): number {
+    const dir = path.join(work, "empty");
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: bench-empty\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n");
+    fs.writeFileSync(path.join(dir, "index.ts"), "export {};\n");
+    fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "bench-empty", main: "index.ts" }));
+    fs.copyFileSync(path.join(repo, "tsconfig.json"), path.join(dir, "tsconfig.json"));
+    if (!fs.existsSync(path.join(dir, "node_modules"))) {
+        fs.symlinkSync(path.join(repo, "node_modules"), path.join(dir, "node_modules"));
+    }
+    const run = (args: string[]) => spawnSync("pulumi", ["--non-interactive", ...args], { cwd: dir, env, encoding: "utf8" });
+    if (run(["stack", "select", "bench"]).status !== 0) {
+        run(["stack", "init", "bench"]);
+    }
+    return timed(() => {
+        const r = run(["preview"]);
+        if (r.status !== 0) {
+            throw new Error(`empty preview failed: ${r.stderr}${r.stdout}`);
+        }
+    });
+}
+
+export async function measureOperations(reps: number): Promise<{ samples: OperationSamples; breakdown: Breakdown }> {
+    copyProject();
+    cluster("start");
+    try {
+        mustSucceed(pulumi(["stack", "init", "local", "--secrets-provider", "passphrase"]));
+        mustSucceed(pulumi(["config", "set", "serviceType", "LoadBalancer"]));
+        const samples: OperationSamples = { pulumi: empty(), kubectl: empty() };
+        for (let i = 0; i < reps; i++) {
+            console.error(`[bench] operations: repetition ${i + 1}/${reps}`);
+            // Alternate which goes first, so that neither always runs on a warmer machine.
+            if (i % 2 === 0) {
+                pulumiSequence(samples.pulumi);
+                kubectlSequence(samples.kubectl);
+            } else {
+                kubectlSequence(samples.kubectl);
+                pulumiSequence(samples.pulumi);
+            }
+        }
+        // Breakdown: the same stack deployed, previews with no changes.
+        mustSucceed(pulumi(["up", "--yes", "--skip-preview"]));
+        const repeat = (n: number, f: () => number) => median(Array.from({ length: n }, f));
+        const breakdown: Breakdown = {
+            cliStart: repeat(5, () => timed(() => sh("pulumi", ["version"]))),
+            providerStart: median([await providerStart(), await providerStart(), await providerStart()]),
+            emptyProgramPreview: repeat(3, emptyProgramPreview),
+            noopTranspileOnly: repeat(3, () => pulumi(["preview", "--expect-no-changes"], { PULUMI_NODEJS_TRANSPILE_ONLY: "true" }).seconds),
+            noopTypeChecked: repeat(3, () => pulumi(["preview", "--expect-no-changes"], { PULUMI_NODEJS_TRANSPILE_ONLY: "false" }).seconds),
+        };
+        mustSucceed(pulumi(["destroy", "--yes", "--skip-preview"]));
+        return { samples, breakdown };
+    } finally {
+        cluster("stop");
+        fs.rmSync(work, { recursive: true, force: true });
+    }
+}
+
+export { median };
