@@ -3,7 +3,11 @@ import * as pulumi from "@pulumi/pulumi";
 
 export type ServiceType = "LoadBalancer" | "NodePort" | "ClusterIP";
 
-/** A HorizontalPodAutoscaler on CPU; while it exists the Deployment leaves its replica count to it. */
+/**
+ * A HorizontalPodAutoscaler on CPU. While it exists, `pulumi up` leaves the Deployment's replica count to it
+ * (`ignoreChanges` on spec.replicas: with server-side apply the provider then drops the field once the
+ * autoscaler owns it, and otherwise re-sends the live value, so the count is never reset).
+ */
 export interface AutoscalingArgs {
     minReplicas: number;
     maxReplicas: number;
@@ -34,8 +38,8 @@ export interface WebAppArgs {
     /** Name of the one container. Defaults to `<image's last path segment>-container`, e.g. `nginx-container`. */
     containerName?: pulumi.Input<string>;
     /**
-     * Desired pod count. Plain, not an Input: it decides whether a PodDisruptionBudget exists. Ignored while
-     * `autoscaling` is set.
+     * Desired pod count. Plain, not an Input: it decides whether a PodDisruptionBudget exists. With
+     * `autoscaling`, only the count a new Deployment starts with (at least minReplicas).
      */
     replicas: number;
     /** Port the container listens on; also the Service's targetPort and the probes' port. */
@@ -116,10 +120,21 @@ export class WebApp extends pulumi.ComponentResource {
         const whenUnsatisfiable = args.spreadWhenUnsatisfiable ?? "ScheduleAnyway";
 
         this.deployment = new k8s.apps.v1.Deployment(`${base}-deployment`, {
-            metadata: { name: `${base}-deployment`, namespace, labels },
+            metadata: {
+                name: `${base}-deployment`,
+                namespace,
+                labels,
+                annotations: {
+                    // The program is the source of truth for the fields it declares: server-side apply conflicts
+                    // with other field managers (e.g. an autoscaler that owned spec.replicas) are overridden.
+                    "pulumi.com/patchForce": "true",
+                    // Who owns the count. Switching it is a change of its own, so that turning autoscaling off
+                    // re-applies `replicas` (which ignoreChanges kept unchanged in the state meanwhile).
+                    "eks-nginx/replicas-managed-by": a ? "HorizontalPodAutoscaler" : "pulumi",
+                },
+            },
             spec: {
-                // Left out under an autoscaler, so that `pulumi up` neither resets nor diffs its count.
-                replicas: a ? undefined : args.replicas,
+                replicas: a ? Math.max(args.replicas, a.minReplicas) : args.replicas,
                 selector: { matchLabels: labels },
                 strategy: {
                     type: "RollingUpdate",
@@ -165,7 +180,13 @@ export class WebApp extends pulumi.ComponentResource {
                     },
                 },
             },
-        }, { ...childOpts, customTimeouts: { create: timeout, update: timeout } });
+        }, {
+            ...childOpts,
+            customTimeouts: { create: timeout, update: timeout },
+            // Under an autoscaler, neither reset nor diff its count. (Leaving replicas out instead would make
+            // server-side apply drop the field, and the Deployment fall back to 1 replica until the HPA acts.)
+            ignoreChanges: a ? ["spec.replicas"] : undefined,
+        });
 
         this.service = new k8s.core.v1.Service(`${base}-service`, {
             metadata: { name: `${base}-service`, namespace, labels },

@@ -23,6 +23,7 @@ export interface Registration {
     dependencies: string[];
     /** customTimeouts as the engine receives them ({create, update, pb_delete}), "" where unset. */
     customTimeouts?: { create: string; update: string; pb_delete: string };
+    ignoreChanges: string[];
 }
 
 export const FAKE_KUBECONFIG = JSON.stringify({
@@ -74,12 +75,14 @@ function mockState(args: MockResourceArgs): Record<string, any> {
 /** What MockResourceArgs does not carry, read off the registration requests by `type::name`. */
 const dependenciesOf = new Map<string, string[]>();
 const timeoutsOf = new Map<string, Registration["customTimeouts"]>();
+const ignoreChangesOf = new Map<string, string[]>();
 
 void pulumi.runtime.setMocks({
     newResource(args) {
         registrations.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, custom: args.custom,
             dependencies: dependenciesOf.get(`${args.type}::${args.name}`) ?? [],
-            customTimeouts: timeoutsOf.get(`${args.type}::${args.name}`) });
+            customTimeouts: timeoutsOf.get(`${args.type}::${args.name}`),
+            ignoreChanges: ignoreChangesOf.get(`${args.type}::${args.name}`) ?? [] });
         return { id: args.custom ? `${args.name}-id` : undefined, state: mockState(args) };
     },
     call(args) {
@@ -97,6 +100,7 @@ function monitor(): MockMonitor {
     m.registerResource = (req: any, callback: any) => {
         dependenciesOf.set(`${req.getType()}::${req.getName()}`, req.getDependenciesList());
         timeoutsOf.set(`${req.getType()}::${req.getName()}`, req.getCustomtimeouts()?.toObject());
+        ignoreChangesOf.set(`${req.getType()}::${req.getName()}`, req.getIgnorechangesList());
         return register(req, callback);
     };
 }
@@ -120,6 +124,7 @@ export function reset(): void {
     registrations.length = 0;
     dependenciesOf.clear();
     timeoutsOf.clear();
+    ignoreChangesOf.clear();
     monitor().resources.clear();
 }
 

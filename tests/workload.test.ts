@@ -35,13 +35,15 @@ describe("workload: PodDisruptionBudget", () => {
 });
 
 describe("workload: HorizontalPodAutoscaler", () => {
-    it("makes none by default and the Deployment keeps its replicas", async () => {
+    it("makes none by default; the Deployment's replicas are pulumi's", async () => {
         await local({ replicas: "3" });
         assert.strictEqual(ofType("kubernetes:autoscaling/v2:HorizontalPodAutoscaler").length, 0);
         assert.strictEqual(deploymentSpec().replicas, 3);
+        assert.deepStrictEqual(one("kubernetes:apps/v1:Deployment").ignoreChanges, []);
+        assert.strictEqual(one("kubernetes:apps/v1:Deployment").inputs.metadata.annotations["eks-nginx/replicas-managed-by"], "pulumi");
     });
 
-    it("when enabled, targets the Deployment on CPU and leaves replicas out of the Deployment", async () => {
+    it("when enabled, targets the Deployment on CPU and leaves the count to it (ignoreChanges spec.replicas)", async () => {
         await local({ replicas: "3", autoscaling: { enabled: true, minReplicas: 2, maxReplicas: 7, targetCpuUtilization: 60 } });
         const hpa = one("kubernetes:autoscaling/v2:HorizontalPodAutoscaler").inputs;
         assert.deepStrictEqual(hpa.spec, {
@@ -50,7 +52,12 @@ describe("workload: HorizontalPodAutoscaler", () => {
             maxReplicas: 7,
             metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 60 } } }],
         });
-        assert.strictEqual("replicas" in deploymentSpec(), false, "no replicas input, so pulumi up never diffs the count");
+        // Kept (a new Deployment starts at max(replicas, minReplicas)), but never reset or diffed by pulumi up.
+        assert.strictEqual(deploymentSpec().replicas, 3);
+        assert.deepStrictEqual(one("kubernetes:apps/v1:Deployment").ignoreChanges, ["spec.replicas"]);
+        // Switching owners is a change of its own: turning autoscaling off re-applies replicas.
+        assert.deepStrictEqual(one("kubernetes:apps/v1:Deployment").inputs.metadata.annotations,
+            { "pulumi.com/patchForce": "true", "eks-nginx/replicas-managed-by": "HorizontalPodAutoscaler" });
         // minReplicas 2 → a disruption budget.
         assert.strictEqual(ofType("kubernetes:policy/v1:PodDisruptionBudget").length, 1);
     });
@@ -59,6 +66,7 @@ describe("workload: HorizontalPodAutoscaler", () => {
         await local({ autoscaling: { enabled: true } });
         const hpa = one("kubernetes:autoscaling/v2:HorizontalPodAutoscaler").inputs.spec;
         assert.deepStrictEqual([hpa.minReplicas, hpa.maxReplicas, hpa.metrics[0].resource.target.averageUtilization], [2, 5, 70]);
+        assert.strictEqual(deploymentSpec().replicas, 2, "a new Deployment starts at minReplicas, not replicas 1");
     });
 });
 

@@ -93,9 +93,9 @@ export interface AsyncRun {
  * Like pulumi(), without blocking the event loop (watchers run meanwhile). `onOutput` sees the output so
  * far on every chunk. The process leads its own process group, so a test can kill it with its plugins.
  */
-export function pulumiAsync(args: string[], onOutput?: (soFar: string, child: ChildProcess) => void): AsyncRun {
+export function pulumiAsync(args: string[], onOutput?: (soFar: string, child: ChildProcess) => void, extraEnv: NodeJS.ProcessEnv = {}): AsyncRun {
     const t0 = Date.now();
-    const child = spawn("pulumi", ["--non-interactive", ...args], { cwd: work, env, detached: true });
+    const child = spawn("pulumi", ["--non-interactive", ...args], { cwd: work, env: { ...env, ...extraEnv }, detached: true });
     let output = "";
     const seen = (d: Buffer) => {
         output += d;
