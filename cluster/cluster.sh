@@ -52,7 +52,17 @@ next();' "$1"
 
 # alive PID: the process runs and is one of this cluster's (its command line names $dir), so a PID
 # reused by an unrelated process is never taken for ours.
-alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$dir/"; }
+# A process that is exiting has an empty command line but is not gone yet: it counts as alive until it is
+# a zombie or has disappeared.
+alive() {
+    [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null || return 1
+    local stat cmd
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    [ "${stat:0:1}" != Z ] || return 1
+    cmd=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) || return 1
+    [ -z "$cmd" ] || grep -qF -- "$dir/" <<<"$cmd"
+}
 pid_of() { awk -v n="$1" '$1 == n { print $2 }' "$dir/pids" 2>/dev/null; }
 port_of() { awk -v n="$1" '$1 == n { print $2 }' "$dir/ports" 2>/dev/null; }
 all_alive() {
@@ -267,13 +277,13 @@ EOF
 # kill_recorded: TERM to each recorded PID that is still ours (reverse start order: kwok and the
 # controllers before the API server, etcd last), KILL to any left after 10s. Prints how many it recorded.
 kill_recorded() {
-    local name pid pids=()
-    while read -r name pid; do pids=("$pid" "${pids[@]}"); done <"$dir/pids"
+    local name pid pids=() names=()
+    while read -r name pid; do pids=("$pid" "${pids[@]}"); names[pid]=$name; done <"$dir/pids"
     for pid in "${pids[@]}"; do alive "$pid" && kill -TERM "$pid" 2>/dev/null || true; done
     for pid in "${pids[@]}"; do
         for _ in $(seq 1 50); do alive "$pid" || break; sleep 0.2; done
         if alive "$pid"; then
-            log "pid $pid did not stop within 10s of TERM: KILL"
+            log "${names[pid]} (pid $pid) did not stop within 10s of TERM: KILL"
             kill -KILL "$pid" 2>/dev/null || true
             for _ in $(seq 1 25); do alive "$pid" || break; sleep 0.2; done
         fi

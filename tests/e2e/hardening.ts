@@ -7,8 +7,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import {
-    allClusterPids, APP, appObjects, check, cluster, deployment, isRunning, kubectl, log, mustSucceed,
-    PASSPHRASE, pulumi, pulumiAsync, pulumiStdout, readyPods, run, service, stackResources, stateDir, step,
+    allClusterPids, APP, appObjects, check, cluster, deployment, descendants, kubectl, log, mustSucceed,
+    PASSPHRASE, pulumi, pulumiAsync, pulumiStdout, readyPods, run, service, stackResources, stateDir, step, stillRunning,
     tail, watch, work,
 } from "./harness";
 
@@ -128,14 +128,26 @@ run("e2e hardening", STEPS, async () => {
     await step("H6. fault: pulumi up killed with SIGKILL mid-rollout; pulumi cancel, refresh, up converge", async () => {
         mustSucceed(pulumi(["config", "set", "image", "httpd:2.4"]));
         let killedAt = "";
+        let killedTree = 0;
         const killed = pulumiAsync(["up", "--yes"], (soFar, child) => {
             if (!killedAt && /sample-deployment\s+updating|updating.*sample-deployment/.test(soFar)) {
                 killedAt = soFar.split("\n").filter((l) => l.includes("sample-deployment")).pop()?.trim() ?? "";
-                process.kill(-child.pid!, "SIGKILL"); // the CLI with its plugins, as a killed CI job
+                // The CLI with its language host, program and plugins (each in a process group of its own), as
+                // when a CI job is killed.
+                const all = [child.pid!, ...descendants(child.pid!)];
+                killedTree = all.length;
+                for (const pid of all) {
+                    try {
+                        process.kill(pid, "SIGKILL");
+                    } catch {
+                        /* already gone */
+                    }
+                }
             }
         });
         const r = await killed.done;
-        check("killed while updating the Deployment", Boolean(killedAt) && r.code === 137, `exit ${r.code}; last line: ${killedAt}`);
+        check("killed while updating the Deployment", Boolean(killedAt) && r.code === 137,
+            `exit ${r.code}, ${killedTree} processes killed; last line: ${killedAt}`);
         const locked = pulumi(["up", "--yes"]);
         check("the next up refuses: the stack is locked", locked.code !== 0 && /locked/.test(locked.output),
             locked.output.split("\n").find((l) => /locked/.test(l))?.trim() ?? tail(locked.output, 5));
@@ -244,7 +256,7 @@ run("e2e hardening", STEPS, async () => {
         check("nothing of the app left", appObjects().length === 0 && stackResources().length === 0, appObjects());
     });
 
-    await step("H10. destroy with the cluster gone: plain destroy says what to do; with PULUMI_K8S_DELETE_UNREACHABLE it succeeds", () => {
+    await step("H10. destroy with the cluster gone: plain destroy says what to do; with PULUMI_K8S_DELETE_UNREACHABLE it succeeds", async () => {
         mustSucceed(pulumi(["up", "--yes"]));
         const before = stackResources().length;
         cluster("stop");
@@ -256,7 +268,8 @@ run("e2e hardening", STEPS, async () => {
         check("PULUMI_K8S_DELETE_UNREACHABLE=true pulumi destroy succeeds, stack empty", forced.code === 0 && stackResources().length === 0,
             forced.code === 0 ? `${before} resources removed from the stack` : tail(forced.output, 10));
         const pids = allClusterPids();
-        check("every cluster process ended (6 PIDs: 5 components + the restarted apiserver)", pids.length === 6 && !pids.some(isRunning),
-            `${pids.length} recorded, running: ${pids.filter(isRunning).join(",") || "none"}`);
+        const running = await stillRunning(pids);
+        check("every cluster process ended (6 PIDs: 5 components + the restarted apiserver)", pids.length === 6 && running.length === 0,
+            `${pids.length} recorded, running: ${running.join(",") || "none"}`);
     });
 });

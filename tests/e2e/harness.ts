@@ -191,6 +191,35 @@ export function isRunning(pid: number): boolean {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The PIDs still running among `pids` after up to `seconds` (an exiting process takes a moment). */
+export async function stillRunning(pids: number[], seconds = 10): Promise<number[]> {
+    for (let waited = 0; waited < seconds * 1000 && pids.some(isRunning); waited += 200) {
+        await sleep(200);
+    }
+    return pids.filter(isRunning);
+}
+
+/** Every descendant of `pid` (children, their children, ...), read from /proc. */
+export function descendants(pid: number): number[] {
+    const parentOf = new Map<number, number>();
+    for (const entry of fs.readdirSync("/proc").filter((e) => /^\d+$/.test(e))) {
+        try {
+            const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+            parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+        } catch {
+            /* gone meanwhile */
+        }
+    }
+    const found: number[] = [];
+    let frontier = [pid];
+    while (frontier.length > 0) {
+        const next = [...parentOf].filter(([, ppid]) => frontier.includes(ppid)).map(([p]) => p);
+        found.push(...next);
+        frontier = next;
+    }
+    return found;
+}
+
 /** Samples `sample()` every 200 ms until stopped; errors are recorded as -1. */
 export function watch(sample: () => number): { stop: () => Promise<number[]> } {
     const seen: number[] = [];

@@ -4,8 +4,8 @@
  * the result through the Kubernetes API (kubectl), not through Pulumi's own outputs.
  */
 import {
-    allClusterPids, APP, appObjects, appPods, check, cluster, deployment, isRunning, kubectl, mustSucceed, pulumi,
-    pulumiAsync, pulumiStdout, readyPods, run, service, stackResources, step, watch,
+    allClusterPids, APP, appObjects, appPods, check, cluster, deployment, kubectl, mustSucceed, pulumi,
+    pulumiAsync, pulumiStdout, readyPods, run, service, stackResources, step, stillRunning, watch,
 } from "./harness";
 
 const output = (name: string) => pulumiStdout("stack", "output", name);
@@ -101,7 +101,7 @@ run("e2e scenario", 7, async () => {
         check("value restored", pulumiStdout("config", "get", "replicas") === "1", pulumiStdout("config", "get", "replicas"));
     });
 
-    await step("7. pulumi destroy: nothing of the app left, empty stack, cluster stopped (row 7)", () => {
+    await step("7. pulumi destroy: nothing of the app left, empty stack, cluster stopped (row 7)", async () => {
         mustSucceed(pulumi(["destroy", "--yes"]));
         const left = appObjects();
         const svc = kubectl("get", "services", "-n", "default").items.map((s: { metadata: { name: string } }) => s.metadata.name);
@@ -110,7 +110,7 @@ run("e2e scenario", 7, async () => {
         check("stack has no resources", resources.length === 0, `${resources.length} resources`);
         cluster("stop");
         const pids = allClusterPids();
-        const running = pids.filter(isRunning);
+        const running = await stillRunning(pids);
         check("every cluster process ended", running.length === 0 && pids.length === 5, `${pids.length} started, running now: ${running.join(",") || "none"}`);
     });
 });
