@@ -10,6 +10,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { median, timed } from "./measure";
 
 const repo = path.resolve(__dirname, "..");
 const args = process.argv.slice(2);
@@ -17,11 +18,6 @@ const quick = args.includes("--quick");
 const withCluster = !args.includes("--no-cluster");
 const updateReadme = args.includes("--update-readme");
 const REPS = quick ? 3 : 5;
-
-function median(xs: number[]): number {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 function node(script: string, scriptArgs: string[]): Record<string, any> {
     const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", script, ...scriptArgs], { cwd: repo, encoding: "utf8" });
@@ -31,13 +27,13 @@ function node(script: string, scriptArgs: string[]): Record<string, any> {
     return JSON.parse(r.stdout.trim().split("\n").pop()!);
 }
 
-function wall(cmd: string, cmdArgs: string[], extraEnv: NodeJS.ProcessEnv = {}): number {
-    const t0 = process.hrtime.bigint();
-    const r = spawnSync(cmd, cmdArgs, { cwd: repo, encoding: "utf8", env: { ...process.env, ...extraEnv } });
-    if (r.status !== 0) {
-        throw new Error(`${cmd} ${cmdArgs.join(" ")}: ${r.stdout}${r.stderr}`);
-    }
-    return Number(process.hrtime.bigint() - t0) / 1e9;
+function wall(cmd: string, cmdArgs: string[]): number {
+    return timed(() => {
+        const r = spawnSync(cmd, cmdArgs, { cwd: repo, encoding: "utf8" });
+        if (r.status !== 0) {
+            throw new Error(`${cmd} ${cmdArgs.join(" ")}: ${r.stdout}${r.stderr}`);
+        }
+    });
 }
 
 const lines: string[] = [];

@@ -7,6 +7,9 @@ import { execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { cluster, copyProject, env, kubectl, mustSucceed, pulumi, repo, work } from "../tests/e2e/harness";
+import { defaultContainerName } from "../components/webApp";
+import { DEFAULTS } from "../stacks/config";
+import { median, timed } from "./measure";
 
 export const OPERATIONS = ["create", "scale 1→3", "port 80→8080", "image swap", "no-op", "destroy"] as const;
 export type Operation = (typeof OPERATIONS)[number];
@@ -18,15 +21,9 @@ export interface OperationSamples {
 
 const empty = () => Object.fromEntries(OPERATIONS.map((o) => [o, [] as number[]])) as unknown as Record<Operation, number[]>;
 
-function timed(fn: () => void): number {
-    const t0 = process.hrtime.bigint();
-    fn();
-    return Number(process.hrtime.bigint() - t0) / 1e9;
-}
-
-function sh(cmd: string, args: string[], okCodes = [0]): void {
+function sh(cmd: string, args: string[]): void {
     const r = spawnSync(cmd, args, { env, encoding: "utf8", cwd: work });
-    if (!okCodes.includes(r.status ?? -1)) {
+    if (r.status !== 0) {
         throw new Error(`${cmd} ${args.join(" ")} → ${r.status}: ${r.stderr}${r.stdout}`);
     }
 }
@@ -35,7 +32,7 @@ function sh(cmd: string, args: string[], okCodes = [0]): void {
 function manifests(values: { replicas: number; image: string; port: number }): string[] {
     const dir = path.join(work, "manifests");
     fs.mkdirSync(dir, { recursive: true });
-    const container = `${values.image.split(":")[0].split("/").pop()}-container`;
+    const container = defaultContainerName(values.image);
     const files = ["deployment.yml", "service.yml", ...(values.replicas >= 2 ? ["pdb.yml"] : [])];
     for (const f of files) {
         const text = fs.readFileSync(path.join(repo, "bench", "manifests", f), "utf8")
@@ -62,15 +59,15 @@ function serviceAddress(): void {
 
 function kubectlSequence(into: Record<Operation, number[]>): void {
     into["create"].push(timed(() => {
-        sh("kubectl", k("apply", ...manifests({ replicas: 1, image: "nginx:1.28.0", port: 80 })));
+        sh("kubectl", k("apply", ...manifests({ replicas: 1, image: DEFAULTS.image, port: 80 })));
         rollout();
         serviceAddress();
     }));
     into["scale 1→3"].push(timed(() => {
-        sh("kubectl", k("apply", ...manifests({ replicas: 3, image: "nginx:1.28.0", port: 80 })));
+        sh("kubectl", k("apply", ...manifests({ replicas: 3, image: DEFAULTS.image, port: 80 })));
         rollout();
     }));
-    into["port 80→8080"].push(timed(() => sh("kubectl", k("apply", ...manifests({ replicas: 3, image: "nginx:1.28.0", port: 8080 })))));
+    into["port 80→8080"].push(timed(() => sh("kubectl", k("apply", ...manifests({ replicas: 3, image: DEFAULTS.image, port: 8080 })))));
     into["image swap"].push(timed(() => {
         sh("kubectl", k("apply", ...manifests({ replicas: 3, image: "httpd:2.4", port: 8080 })));
         rollout();
@@ -114,11 +111,6 @@ export interface Breakdown {
     /** No-op preview of this program, transpile-only and type-checked. */
     noopTranspileOnly: number;
     noopTypeChecked: number;
-}
-
-function median(xs: number[]): number {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 async function providerStart(): Promise<number> {
@@ -193,5 +185,3 @@ export async function measureOperations(reps: number): Promise<{ samples: Operat
         fs.rmSync(work, { recursive: true, force: true });
     }
 }
-
-export { median };

@@ -73,16 +73,12 @@ function mockState(args: MockResourceArgs): Record<string, any> {
 }
 
 /** What MockResourceArgs does not carry, read off the registration requests by `type::name`. */
-const dependenciesOf = new Map<string, string[]>();
-const timeoutsOf = new Map<string, Registration["customTimeouts"]>();
-const ignoreChangesOf = new Map<string, string[]>();
+const requestOf = new Map<string, Pick<Registration, "dependencies" | "customTimeouts" | "ignoreChanges">>();
 
 void pulumi.runtime.setMocks({
     newResource(args) {
         registrations.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, custom: args.custom,
-            dependencies: dependenciesOf.get(`${args.type}::${args.name}`) ?? [],
-            customTimeouts: timeoutsOf.get(`${args.type}::${args.name}`),
-            ignoreChanges: ignoreChangesOf.get(`${args.type}::${args.name}`) ?? [] });
+            dependencies: [], ignoreChanges: [], ...requestOf.get(`${args.type}::${args.name}`) });
         return { id: args.custom ? `${args.name}-id` : undefined, state: mockState(args) };
     },
     call(args) {
@@ -98,9 +94,11 @@ function monitor(): MockMonitor {
     const m = monitor();
     const register = m.registerResource.bind(m);
     m.registerResource = (req: any, callback: any) => {
-        dependenciesOf.set(`${req.getType()}::${req.getName()}`, req.getDependenciesList());
-        timeoutsOf.set(`${req.getType()}::${req.getName()}`, req.getCustomtimeouts()?.toObject());
-        ignoreChangesOf.set(`${req.getType()}::${req.getName()}`, req.getIgnorechangesList());
+        requestOf.set(`${req.getType()}::${req.getName()}`, {
+            dependencies: req.getDependenciesList(),
+            customTimeouts: req.getCustomtimeouts()?.toObject(),
+            ignoreChanges: req.getIgnorechangesList(),
+        });
         return register(req, callback);
     };
 }
@@ -122,9 +120,7 @@ export function providerRef(type = "pulumi:providers:kubernetes"): string {
 
 export function reset(): void {
     registrations.length = 0;
-    dependenciesOf.clear();
-    timeoutsOf.clear();
-    ignoreChangesOf.clear();
+    requestOf.clear();
     monitor().resources.clear();
 }
 
@@ -208,7 +204,7 @@ export interface ProgramOutputs {
 
 // Internal to the SDK (not in its typings): resolves when every pending registration has been answered.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> };
+export const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> };
 
 type Program = () => Promise<Record<string, pulumi.Output<any>>>;
 
