@@ -178,9 +178,8 @@ restart_apiserver() {
     all_alive || die "not running (start it first)"
     local pid t0=$SECONDS
     pid=$(pid_of kube-apiserver)
-    kill -TERM "$pid"
-    for _ in $(seq 1 50); do alive "$pid" || break; sleep 0.2; done
-    alive "$pid" && { kill -KILL "$pid"; sleep 0.5; }
+    kill -TERM "$pid" 2>/dev/null || true
+    await_exit "$pid" kube-apiserver || die "kube-apiserver would not stop"
     awk '$1 != "kube-apiserver"' "$dir/pids" >"$dir/pids.new" && mv "$dir/pids.new" "$dir/pids"
     log "kube-apiserver (pid $pid) stopped; down for ${1:-0}s"
     sleep "${1:-0}"
@@ -274,21 +273,25 @@ EOF
     log "started in $((SECONDS - t0))s: API https://127.0.0.1:$api_port, $NODES nodes Ready; KUBECONFIG=$kubeconfig"
 }
 
+# await_exit PID NAME: waits up to 10s for a process sent TERM to end, then KILLs it; returns 1 if it survives.
+await_exit() {
+    for _ in $(seq 1 50); do alive "$1" || return 0; sleep 0.2; done
+    log "$2 (pid $1) did not stop within 10s of TERM: KILL"
+    kill -KILL "$1" 2>/dev/null || true
+    for _ in $(seq 1 25); do alive "$1" || return 0; sleep 0.2; done
+    log "$2 (pid $1) is still running"
+    return 1
+}
+
 # kill_recorded: TERM to each recorded PID that is still ours (reverse start order: kwok and the
 # controllers before the API server, etcd last), KILL to any left after 10s. Prints how many it recorded.
 kill_recorded() {
     local name pid pids=() names=()
     while read -r name pid; do pids=("$pid" "${pids[@]}"); names[pid]=$name; done <"$dir/pids"
     for pid in "${pids[@]}"; do alive "$pid" && kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do
-        for _ in $(seq 1 50); do alive "$pid" || break; sleep 0.2; done
-        if alive "$pid"; then
-            log "${names[pid]} (pid $pid) did not stop within 10s of TERM: KILL"
-            kill -KILL "$pid" 2>/dev/null || true
-            for _ in $(seq 1 25); do alive "$pid" || break; sleep 0.2; done
-        fi
-    done
-    for pid in "${pids[@]}"; do alive "$pid" && die "pid $pid is still running"; done
+    local survivors=0
+    for pid in "${pids[@]}"; do await_exit "$pid" "${names[pid]}" || survivors=$((survivors + 1)); done
+    [ "$survivors" -eq 0 ] || die "$survivors process(es) still running"
     echo "${#pids[@]}"
 }
 
