@@ -65,7 +65,6 @@ export const CLUSTER_DEFAULTS = {
     secretsEncryption: true,
     endpointPublicAccess: true,
     endpointPrivateAccess: true,
-    publicAccessCidrs: ["0.0.0.0/0"],
 } as const;
 
 /** User id of the non-root option, that of the nginx-unprivileged image (nginxinc/nginx-unprivileged). */
@@ -140,7 +139,8 @@ export interface ClusterSettings {
     kmsKeyArn?: string;
     endpointPublicAccess: boolean;
     endpointPrivateAccess: boolean;
-    publicAccessCidrs: string[];
+    /** Who may reach the public endpoint; unset: EKS's default, 0.0.0.0/0. */
+    publicAccessCidrs?: string[];
 }
 
 export type TargetSettings =
@@ -442,7 +442,7 @@ export function parseStackConfig(all: Record<string, string>, options: LoadOptio
             kmsKeyArn: c.kmsKeyArn,
             endpointPublicAccess: c.endpointPublicAccess ?? CLUSTER_DEFAULTS.endpointPublicAccess,
             endpointPrivateAccess: c.endpointPrivateAccess ?? CLUSTER_DEFAULTS.endpointPrivateAccess,
-            publicAccessCidrs: c.publicAccessCidrs ?? [...CLUSTER_DEFAULTS.publicAccessCidrs],
+            publicAccessCidrs: c.publicAccessCidrs,
         };
         checkCluster(cluster, problems);
         if (problems.length === 0) {
@@ -516,7 +516,7 @@ function checkCluster(c: ClusterSettings, problems: ConfigProblem[]): void {
         problems.push({ key: "cluster", value: { endpointPublicAccess: false, endpointPrivateAccess: false },
             expected: "endpointPublicAccess or endpointPrivateAccess true (the API must be reachable)" });
     }
-    if (!c.endpointPublicAccess && JSON.stringify(c.publicAccessCidrs) !== JSON.stringify(CLUSTER_DEFAULTS.publicAccessCidrs)) {
+    if (!c.endpointPublicAccess && c.publicAccessCidrs !== undefined) {
         problems.push({ key: "cluster.publicAccessCidrs", value: c.publicAccessCidrs, expected: "unset when endpointPublicAccess is false" });
     }
     if (c.kmsKeyArn !== undefined && !c.secretsEncryption) {
