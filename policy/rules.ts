@@ -5,6 +5,7 @@
  * Stage-aware: a stack counts as production when its name is listed in the pack's `prodStacks` config
  * (default ["prod"]); the stack name is read from each resource's URN.
  */
+import { parseFamiliarName, Reference } from "@swimlane/docker-reference";
 import type {
     PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs,
     StackValidationPolicy,
@@ -112,25 +113,21 @@ export const containersHaveLimitsAndReadiness = rule("containers-have-limits-and
         }
     });
 
-/** The tag of an image reference, or undefined when it has none; digests count as pinned. */
-export function imagePin(image: string): { digest: boolean; tag?: string } {
-    if (image.includes("@")) {
-        return { digest: true };
-    }
-    const lastSegment = image.slice(image.lastIndexOf("/") + 1);
-    const colon = lastSegment.indexOf(":");
-    return { digest: false, tag: colon >= 0 ? lastSegment.slice(colon + 1) : undefined };
-}
-
 export const noLatestImages = rule("no-latest-or-untagged-images",
     "Images are pinned to a tag other than latest, or to a digest.", "mandatory", (args, report) => {
         for (const c of containersOf(args.type, args.props)?.containers ?? []) {
             if (typeof c.image !== "string") {
                 continue; // unknown during preview
             }
-            const pin = imagePin(c.image);
-            if (!pin.digest && (pin.tag === undefined || pin.tag === "latest")) {
-                report(`container ${c.name} uses image "${c.image}", which is ${pin.tag ? "the moving tag latest" : "untagged (latest)"}; pin a version tag or a digest, e.g. nginx:1.28.0`);
+            let ref: Reference;
+            try {
+                ref = parseFamiliarName(c.image);
+            } catch {
+                report(`container ${c.name} uses "${c.image}", which is not a valid image reference`);
+                continue;
+            }
+            if (!ref.digest && (ref.tag === undefined || ref.tag === "latest")) {
+                report(`container ${c.name} uses image "${c.image}", which is ${ref.tag ? "the moving tag latest" : "untagged (latest)"}; pin a version tag or a digest, e.g. nginx:1.28.0`);
             }
         }
     });
