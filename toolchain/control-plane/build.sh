@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds one Kubernetes release's kube-apiserver, kube-controller-manager, kube-scheduler and kubectl,
+# Builds one Kubernetes release's kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kubelet and kube-proxy,
 # etcd, and kwok into .toolchain/bin.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -9,7 +9,7 @@ source "$here/../versions.sh"
 k8s_ldflags="-s -w -X k8s.io/component-base/version.gitVersion=v$KUBERNETES_VERSION \
 -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(cut -d. -f2 <<<"$KUBERNETES_VERSION") \
 -X k8s.io/client-go/pkg/version.gitVersion=v$KUBERNETES_VERSION"
-for cmd in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+for cmd in kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy; do
     version_args=(--version)
     [ "$cmd" = kubectl ] && version_args=(version --client)
     use_from_path "$cmd" "$KUBERNETES_VERSION" "${version_args[@]}" ||
