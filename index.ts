@@ -38,6 +38,7 @@ async function clusterFor(target: StackSettings["target"]): Promise<Target> {
         endpointPublicAccess: c.endpointPublicAccess,
         endpointPrivateAccess: c.endpointPrivateAccess,
         publicAccessCidrs: c.publicAccessCidrs,
+        access: c.access,
     });
     // The app's objects are deleted before the node group: the Service's load balancer is released while
     // the cluster still runs its controller.

@@ -18,12 +18,15 @@ export const TARGETS = ["eks", "kubeconfig"] as const;
 export const NAT_GATEWAY_STRATEGIES = ["Single", "OnePerAz"] as const;
 export const LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"] as const;
 export const TOPOLOGY_SPREAD = ["ScheduleAnyway", "DoNotSchedule", "Off"] as const;
+/** Access levels of cluster.access, after Kubernetes' user-facing roles (cluster-admin/admin, edit, view). */
+export const ACCESS_LEVELS = ["admin", "edit", "view"] as const;
 /** Linux capabilities a container may add back after dropping ALL (names as Kubernetes takes them). */
 export const CAPABILITIES = ["AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE",
     "NET_RAW", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"] as const;
 
 export type ServiceType = (typeof SERVICE_TYPES)[number];
 export type TopologySpread = (typeof TOPOLOGY_SPREAD)[number];
+export type AccessLevel = (typeof ACCESS_LEVELS)[number];
 
 /** Defaults of the flat keys; Pulumi.yaml's config schema states the same values (a test compares them). */
 export const DEFAULTS = {
@@ -65,6 +68,7 @@ export const CLUSTER_DEFAULTS = {
     secretsEncryption: true,
     endpointPublicAccess: true,
     endpointPrivateAccess: true,
+    access: [],
 } as const;
 
 /** User id of the non-root option, that of the nginx-unprivileged image (nginxinc/nginx-unprivileged). */
@@ -121,6 +125,15 @@ export interface SshSettings {
     allowedCidrs: string[];
 }
 
+/** One principal's access to the cluster: an EKS access entry with an AWS-managed access policy. */
+export interface ClusterAccessSettings {
+    /** ARN of an IAM role or user. */
+    principalArn: string;
+    access: AccessLevel;
+    /** Limit the access to these namespaces; unset: the whole cluster. */
+    namespaces?: string[];
+}
+
 export interface ClusterSettings {
     instanceTypes: string[];
     desiredSize: number;
@@ -141,6 +154,8 @@ export interface ClusterSettings {
     endpointPrivateAccess: boolean;
     /** Who may reach the public endpoint; unset: EKS's default, 0.0.0.0/0. */
     publicAccessCidrs?: string[];
+    /** Access for people and roles other than the creator (whose admin access EKS bootstraps). */
+    access: ClusterAccessSettings[];
 }
 
 export type TargetSettings =
@@ -246,6 +261,20 @@ const kmsKeyArn = z.string({ error: "a KMS key ARN such as arn:aws:kms:ap-northe
 const apiCidrAccepted = "an IPv4 network CIDR such as 203.0.113.0/24 (no host bits set)";
 const apiCidr = z.string({ error: apiCidrAccepted }).refine((v) => !v.includes(":") && isNetworkCidr(v), { error: apiCidrAccepted });
 
+// An IAM role or user, in any partition, with an optional path. EKS takes no wildcards and no sts assumed-role
+// sessions (a session is not a lasting identity).
+const IAM_PRINCIPAL_ARN = /^arn:aws(-[a-z]+)*:iam::[0-9]{12}:(role|user)\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
+const principalArnAccepted = "an IAM role or user ARN such as arn:aws:iam::123456789012:role/platform-admins or " +
+    "arn:aws:iam::123456789012:user/alice (a path such as role/teams/web/deployers is allowed; no wildcards, no sts assumed-role sessions)";
+const accessEntry = settings({
+    principalArn: z.string({ error: principalArnAccepted }).regex(IAM_PRINCIPAL_ARN, { error: principalArnAccepted }),
+    access: z.enum(ACCESS_LEVELS, {
+        error: `one of ${ACCESS_LEVELS.join(", ")} (admin: the whole cluster, or admin of the listed namespaces; edit; view)`,
+    }),
+    namespaces: z.array(dnsLabel("namespace"), { error: "a list of namespaces, such as [\"web\"]" })
+        .min(1, { error: "at least one namespace (leave namespaces unset for the whole cluster)" }).optional(),
+}, "an object {principalArn, access, namespaces}");
+
 const instanceTypeAccepted = `one of ${Object.keys(INSTANCE_ENI_LIMITS).join(", ")} (for another type, also set cluster.maxPodsPerNode)`;
 
 const clusterSchema = settings({
@@ -281,6 +310,7 @@ const clusterSchema = settings({
     endpointPublicAccess: bool("public API endpoint").optional(),
     endpointPrivateAccess: bool("private API endpoint").optional(),
     publicAccessCidrs: z.array(apiCidr, { error: "a list of IPv4 CIDRs" }).min(1, { error: "at least one CIDR" }).optional(),
+    access: z.array(accessEntry, { error: "a list of {principalArn, access, namespaces} entries" }).optional(),
 }, "an object of cluster settings (see Pulumi.yaml)");
 
 /** One bad key: where, what it was, what is accepted. */
@@ -443,6 +473,7 @@ export function parseStackConfig(all: Record<string, string>, options: LoadOptio
             endpointPublicAccess: c.endpointPublicAccess ?? CLUSTER_DEFAULTS.endpointPublicAccess,
             endpointPrivateAccess: c.endpointPrivateAccess ?? CLUSTER_DEFAULTS.endpointPrivateAccess,
             publicAccessCidrs: c.publicAccessCidrs,
+            access: c.access ?? [...CLUSTER_DEFAULTS.access],
         };
         checkCluster(cluster, problems);
         if (problems.length === 0) {
@@ -529,6 +560,21 @@ function checkCluster(c: ClusterSettings, problems: ConfigProblem[]): void {
             expected: "minSize ≤ desiredSize ≤ maxSize",
         });
     }
+    const principals = new Map<string, number>();
+    c.access.forEach((a, i) => {
+        // IAM names are unique regardless of case, so Role/Admins and role/admins are one principal.
+        const id = a.principalArn.toLowerCase();
+        const first = principals.get(id);
+        if (first !== undefined) {
+            problems.push({ key: `cluster.access.${i}.principalArn`, value: a.principalArn,
+                expected: `a principal listed once (it is already cluster.access.${first}; EKS allows one access entry per principal)` });
+        }
+        principals.set(id, first ?? i);
+        const namespaces = a.namespaces ?? [];
+        if (new Set(namespaces).size !== namespaces.length) {
+            problems.push({ key: `cluster.access.${i}.namespaces`, value: namespaces, expected: "each namespace listed once" });
+        }
+    });
     if (c.maxPodsPerNode === undefined) {
         c.instanceTypes.forEach((type, i) => {
             if (!(type in INSTANCE_ENI_LIMITS)) {

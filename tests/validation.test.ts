@@ -102,6 +102,40 @@ const CASES: BadCase[] = [
         expect: [/cluster\.publicAccessCidrs = \["203\.0\.113\.0\/24"\]: expected unset when endpointPublicAccess is false/] },
     { title: "secretsEncryption not a boolean", set: { cluster: cluster({ secretsEncryption: "on" }) },
         expect: [/cluster\.secretsEncryption = "on": expected true or false/] },
+    // cluster.access: EKS access entries
+    { title: "access principal that is not an ARN", set: { cluster: cluster({ access: [{ principalArn: "alice", access: "view" }] }) },
+        expect: [/cluster\.access\.0\.principalArn = "alice": expected an IAM role or user ARN such as arn:aws:iam::123456789012:role\/platform-admins/] },
+    { title: "access principal with a wildcard", set: { cluster: cluster({ access: [{ principalArn: "arn:aws:iam::123456789012:role/*", access: "admin" }] }) },
+        expect: [/cluster\.access\.0\.principalArn = "arn:aws:iam::123456789012:role\/\*": expected an IAM role or user ARN .*no wildcards/] },
+    { title: "access principal that is an assumed-role session", set: { cluster: cluster({ access: [{
+        principalArn: "arn:aws:sts::123456789012:assumed-role/admins/alice", access: "admin" }] }) },
+        expect: [/cluster\.access\.0\.principalArn = "arn:aws:sts::123456789012:assumed-role\/admins\/alice": expected .*no sts assumed-role sessions/] },
+    { title: "access principal that is an IAM group", set: { cluster: cluster({ access: [{ principalArn: "arn:aws:iam::123456789012:group/devs", access: "edit" }] }) },
+        expect: [/cluster\.access\.0\.principalArn = "arn:aws:iam::123456789012:group\/devs": expected an IAM role or user ARN/] },
+    { title: "access principal with a short account id", set: { cluster: cluster({ access: [{ principalArn: "arn:aws:iam::12345:role/admins", access: "edit" }] }) },
+        expect: [/cluster\.access\.0\.principalArn = "arn:aws:iam::12345:role\/admins": expected an IAM role or user ARN/] },
+    { title: "access entry without a principal", set: { cluster: cluster({ access: [{ access: "view" }] }) },
+        expect: [/cluster\.access\.0\.principalArn = \(unset\): expected an IAM role or user ARN/] },
+    { title: "unknown access level", set: { cluster: cluster({ access: [{ principalArn: "arn:aws:iam::123456789012:role/admins", access: "owner" }] }) },
+        expect: [/cluster\.access\.0\.access = "owner": expected one of admin, edit, view/] },
+    { title: "access entry with an empty namespace list", set: { cluster: cluster({ access: [{
+        principalArn: "arn:aws:iam::123456789012:role/web", access: "edit", namespaces: [] }] }) },
+        expect: [/cluster\.access\.0\.namespaces = \[\]: expected at least one namespace \(leave namespaces unset for the whole cluster\)/] },
+    { title: "access namespace that is not a DNS label", set: { cluster: cluster({ access: [{
+        principalArn: "arn:aws:iam::123456789012:role/web", access: "edit", namespaces: ["web", "Web_Prod"] }] }) },
+        expect: [/cluster\.access\.0\.namespaces\.1 = "Web_Prod": expected namespace: a DNS label/] },
+    { title: "access namespace listed twice", set: { cluster: cluster({ access: [{
+        principalArn: "arn:aws:iam::123456789012:role/web", access: "edit", namespaces: ["web", "web"] }] }) },
+        expect: [/cluster\.access\.0\.namespaces = \["web","web"\]: expected each namespace listed once/] },
+    { title: "the same principal twice (IAM names ignore case)", set: { cluster: cluster({ access: [
+        { principalArn: "arn:aws:iam::123456789012:role/Admins", access: "admin" },
+        { principalArn: "arn:aws:iam::123456789012:role/admins", access: "view", namespaces: ["web"] }] }) },
+        expect: [/cluster\.access\.1\.principalArn = "arn:aws:iam::123456789012:role\/admins": expected a principal listed once \(it is already cluster\.access\.0; EKS allows one access entry per principal\)/] },
+    { title: "access entry setting typo", set: { cluster: cluster({ access: [{
+        principalArn: "arn:aws:iam::123456789012:role/web", access: "edit", namespace: ["web"] }] }) },
+        expect: [/cluster\.access\.0\.namespace = \["web"\]: expected no such setting; known settings here: principalArn, access, namespaces/] },
+    { title: "access that is not a list", set: { cluster: cluster({ access: { principalArn: "arn:aws:iam::123456789012:role/web", access: "edit" } }) },
+        expect: [/cluster\.access = \{.*\}: expected a list of \{principalArn, access, namespaces\} entries/] },
 ];
 
 describe(`bad config is refused before anything is registered (${CASES.length + 2} cases)`, () => {
