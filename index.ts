@@ -3,6 +3,7 @@ import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { WebApp } from "./components/webApp";
 import { parseStackConfig, StackSettings } from "./stacks/config";
+import { serviceLoadBalancer } from "./stacks/loadBalancer";
 
 /** The cluster, what the app must wait for (and outlive at teardown), and the labels to spread pods over. */
 interface Target {
@@ -38,6 +39,7 @@ async function clusterFor(target: StackSettings["target"]): Promise<Target> {
         endpointPublicAccess: c.endpointPublicAccess,
         endpointPrivateAccess: c.endpointPrivateAccess,
         publicAccessCidrs: c.publicAccessCidrs,
+        access: c.access,
     });
     // The app's objects are deleted before the node group: the Service's load balancer is released while
     // the cluster still runs its controller.
@@ -48,6 +50,7 @@ async function main() {
     const settings = parseStackConfig(pulumi.runtime.allConfig());
     const { cluster, appDependsOn, spreadTopologyKeys } = await clusterFor(settings.target);
     const a = settings.app;
+    const { loadBalancer, replaceServiceOnAnnotations } = serviceLoadBalancer(a, settings.target.kind);
     const app = new WebApp(a.name, {
         provider: cluster.provider,
         namespace: a.namespace,
@@ -56,6 +59,8 @@ async function main() {
         containerPort: a.containerPort,
         port: a.port,
         serviceType: a.serviceType,
+        loadBalancer,
+        replaceServiceOnAnnotations,
         maxSurge: a.maxSurge,
         maxUnavailable: a.maxUnavailable,
         resources: a.resources,

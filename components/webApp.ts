@@ -24,6 +24,14 @@ export interface ContainerSecurityArgs {
     capabilities?: string[];
 }
 
+/** The load balancer of a LoadBalancer Service. Generic: the caller knows its cloud's annotations. */
+export interface LoadBalancerArgs {
+    /** Service annotations for the cloud's load-balancer controller (e.g. AWS's type and scheme) and for policies. */
+    annotations?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /** Client CIDRs allowed to connect (spec.loadBalancerSourceRanges). Unset: every address, as in Kubernetes. */
+    sourceRanges?: pulumi.Input<pulumi.Input<string>[]>;
+}
+
 /**
  * The arguments of a {@link WebApp}: the tutorial's Deployment and Service, with what it hard-coded
  * made configurable.
@@ -48,6 +56,15 @@ export interface WebAppArgs {
     port: pulumi.Input<number>;
     /** Service type. Defaults to `LoadBalancer`. */
     serviceType?: pulumi.Input<ServiceType>;
+    /** Settings of the Service's load balancer; with serviceType `LoadBalancer` only. */
+    loadBalancer?: LoadBalancerArgs;
+    /**
+     * Service annotation keys a load-balancer controller reads only when it makes the load balancer (e.g. AWS's
+     * type and scheme). Setting, changing or removing one replaces the Service, deleting it first, so that the
+     * controller deletes the old load balancer and makes a new one (with a new address) instead of keeping or
+     * leaking it. Unset: every change is made in place.
+     */
+    replaceServiceOnAnnotations?: string[];
     /** RollingUpdate maxSurge. Defaults to `25%`. */
     maxSurge?: pulumi.Input<string | number>;
     /** RollingUpdate maxUnavailable. Defaults to `25%`. */
@@ -103,6 +120,9 @@ export class WebApp extends pulumi.ComponentResource {
         super("eks-nginx:app:WebApp", name, {}, opts);
         if (!k8s.Provider.isInstance(args.provider)) {
             throw new Error(`WebApp ${name}: args.provider must be a kubernetes Provider; ambient kubeconfigs are not used`);
+        }
+        if (args.loadBalancer && typeof args.serviceType === "string" && args.serviceType !== "LoadBalancer") {
+            throw new Error(`WebApp ${name}: loadBalancer settings need serviceType LoadBalancer, got ${args.serviceType}`);
         }
         const a = args.autoscaling;
         if (a && !(a.minReplicas >= 1 && a.minReplicas <= a.maxReplicas)) {
@@ -188,14 +208,22 @@ export class WebApp extends pulumi.ComponentResource {
             ignoreChanges: a ? ["spec.replicas"] : undefined,
         });
 
+        const replaceOn = args.replaceServiceOnAnnotations ?? [];
         this.service = new k8s.core.v1.Service(`${base}-service`, {
-            metadata: { name: `${base}-service`, namespace, labels },
+            metadata: { name: `${base}-service`, namespace, labels, annotations: args.loadBalancer?.annotations },
             spec: {
                 type: args.serviceType ?? "LoadBalancer",
                 selector: labels,
                 ports: [{ name: "http", port: args.port, targetPort: args.containerPort, protocol: "TCP" }],
+                loadBalancerSourceRanges: args.loadBalancer?.sourceRanges,
             },
-        }, { ...childOpts, customTimeouts: { create: timeout, update: timeout } });
+        }, {
+            ...childOpts,
+            customTimeouts: { create: timeout, update: timeout },
+            replaceOnChanges: replaceOn.length > 0 ? replaceOn.map((key) => `metadata.annotations[${JSON.stringify(key)}]`) : undefined,
+            // The Service has a fixed name, and its deletion is what releases the old load balancer.
+            deleteBeforeReplace: replaceOn.length > 0 ? true : undefined,
+        });
 
         if ((a ? a.minReplicas : args.replicas) >= 2) {
             this.disruptionBudget = new k8s.policy.v1.PodDisruptionBudget(`${base}-pdb`, {
