@@ -57,6 +57,7 @@ async function main() {
         image: a.image,
         replicas: a.replicas,
         containerPort: a.containerPort,
+        containerName: a.containerName,
         port: a.port,
         serviceType: a.serviceType,
         loadBalancer,
@@ -70,6 +71,7 @@ async function main() {
         spreadWhenUnsatisfiable: a.topologySpread === "Off" ? undefined : a.topologySpread,
         security: a.security,
         timeoutSeconds: a.rolloutTimeout,
+        drainSeconds: a.drainSeconds,
     }, { dependsOn: appDependsOn });
     return {
         url: app.url,

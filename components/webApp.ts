@@ -43,14 +43,20 @@ export interface WebAppArgs {
     namespace?: pulumi.Input<string>;
     /** Container image, e.g. `nginx:1.28.0`. */
     image: pulumi.Input<string>;
-    /** Name of the one container. Defaults to `<image's last path segment>-container`, e.g. `nginx-container`. */
-    containerName?: pulumi.Input<string>;
+    /**
+     * Name of the one container, e.g. the tutorial's `nginx-container`. Independent of the image, so that an image
+     * swap keeps it: `kubectl logs -c`, dashboards and alerts key on it.
+     */
+    containerName: pulumi.Input<string>;
     /**
      * Desired pod count. Plain, not an Input: it decides whether a PodDisruptionBudget exists. With
      * `autoscaling`, only the count a new Deployment starts with (at least minReplicas).
      */
     replicas: number;
-    /** Port the container listens on; also the Service's targetPort and the probes' port. */
+    /**
+     * Port the container listens on, named `http`: the probes' port, and the Service's targetPort by that name, so
+     * that during a rollout that changes it each pod gets traffic on its own port.
+     */
     containerPort: pulumi.Input<number>;
     /** Port the Service exposes. */
     port: pulumi.Input<number>;
@@ -88,6 +94,12 @@ export interface WebAppArgs {
     security?: ContainerSecurityArgs;
     /** How long `pulumi up` waits for a rollout (and the Service) before failing. Defaults to 600. */
     timeoutSeconds?: number;
+    /**
+     * Seconds a terminating pod keeps serving before its server is told to stop (a preStop sleep): time for the
+     * endpoint removal to reach kube-proxy and load balancers, so that a rollout drops no request. 0: none.
+     * Defaults to 5. The grace period is this plus 30 seconds for the server's own graceful stop.
+     */
+    drainSeconds?: number;
 }
 
 /** `sample-app` → `sample`, so the default app reproduces the tutorial's `sample-deployment`/`sample-service`. */
@@ -95,10 +107,8 @@ function baseName(appName: string): string {
     return appName.replace(/-app$/, "");
 }
 
-export function defaultContainerName(image: string): string {
-    const repository = image.split("@")[0].replace(/:[^/:]+$/, "");
-    return `${repository.split("/").pop()}-container`;
-}
+/** Seconds the server gets after its stop signal to finish the requests in flight. */
+const GRACEFUL_STOP_SECONDS = 30;
 
 /**
  * A web server on Kubernetes: a Deployment (labels and selector `app: <name>`, RollingUpdate, probes,
@@ -138,6 +148,10 @@ export class WebApp extends pulumi.ComponentResource {
         const timeout = `${args.timeoutSeconds ?? 600}s`;
         const security = args.security ?? {};
         const whenUnsatisfiable = args.spreadWhenUnsatisfiable ?? "ScheduleAnyway";
+        const drainSeconds = args.drainSeconds ?? 5;
+        if (!(Number.isInteger(drainSeconds) && drainSeconds >= 0)) {
+            throw new Error(`WebApp ${name}: drainSeconds must be an integer ≥ 0, got ${drainSeconds}`);
+        }
 
         this.deployment = new k8s.apps.v1.Deployment(`${base}-deployment`, {
             metadata: {
@@ -163,6 +177,7 @@ export class WebApp extends pulumi.ComponentResource {
                 template: {
                     metadata: { labels },
                     spec: {
+                        terminationGracePeriodSeconds: drainSeconds + GRACEFUL_STOP_SECONDS,
                         topologySpreadConstraints: (args.spreadTopologyKeys ?? ["kubernetes.io/hostname"]).map((topologyKey) => ({
                             maxSkew: 1,
                             topologyKey,
@@ -170,7 +185,7 @@ export class WebApp extends pulumi.ComponentResource {
                             labelSelector: { matchLabels: labels },
                         })),
                         containers: [{
-                            name: args.containerName ?? pulumi.output(args.image).apply(defaultContainerName),
+                            name: args.containerName,
                             image: args.image,
                             ports: [{ name: "http", containerPort: args.containerPort, protocol: "TCP" }],
                             readinessProbe: {
@@ -184,6 +199,8 @@ export class WebApp extends pulumi.ComponentResource {
                                 periodSeconds: 10,
                                 failureThreshold: 3,
                             },
+                            // Stays in the load balancer and kube-proxy rules while they learn that it is going.
+                            lifecycle: drainSeconds > 0 ? { preStop: { sleep: { seconds: drainSeconds } } } : undefined,
                             resources: args.resources,
                             securityContext: {
                                 allowPrivilegeEscalation: false,
@@ -214,7 +231,7 @@ export class WebApp extends pulumi.ComponentResource {
             spec: {
                 type: args.serviceType ?? "LoadBalancer",
                 selector: labels,
-                ports: [{ name: "http", port: args.port, targetPort: args.containerPort, protocol: "TCP" }],
+                ports: [{ name: "http", port: args.port, targetPort: "http", protocol: "TCP" }],
                 loadBalancerSourceRanges: args.loadBalancer?.sourceRanges,
             },
         }, {

@@ -39,6 +39,8 @@ export const DEFAULTS = {
     image: "nginx:1.28.0",
     port: 80,
     containerPort: 80,
+    /** The tutorial's container name, kept whatever the image: `kubectl logs -c`, dashboards and alerts key on it. */
+    containerName: "nginx-container",
     serviceType: "LoadBalancer",
     maxSurge: "25%",
     maxUnavailable: "25%",
@@ -52,6 +54,8 @@ export const DEFAULTS = {
     /** The official nginx and httpd images start as root and switch users: they need these back after drop ALL. */
     security: { runAsNonRoot: false, capabilities: ["CHOWN", "DAC_OVERRIDE", "NET_BIND_SERVICE", "SETGID", "SETUID"] },
     rolloutTimeout: 600,
+    /** Seconds a terminating pod keeps serving, so that load balancers and kube-proxy stop sending it requests first. */
+    drainSeconds: 5,
     kubeconfig: "",
     kubeContext: "",
     /** Unset (`{}`) unless the target is eks; the settings' own defaults are in CLUSTER_DEFAULTS. */
@@ -123,6 +127,7 @@ export interface AppSettings {
     image: string;
     port: number;
     containerPort: number;
+    containerName: string;
     serviceType: ServiceType;
     maxSurge: string | number;
     maxUnavailable: string | number;
@@ -134,6 +139,8 @@ export interface AppSettings {
     security: SecuritySettings;
     /** Seconds `pulumi up` waits for a rollout before it fails. */
     rolloutTimeout: number;
+    /** Seconds a terminating pod keeps serving before its server is told to stop (preStop sleep). */
+    drainSeconds: number;
     /** Of a LoadBalancer Service; defaults otherwise. */
     loadBalancer: LoadBalancerSettings;
 }
@@ -372,9 +379,9 @@ function show(value: unknown): string {
     return value === undefined ? "(unset)" : JSON.stringify(value);
 }
 
-export const FLAT_KEYS = ["target", "appName", "namespace", "replicas", "image", "port", "containerPort", "serviceType",
+export const FLAT_KEYS = ["target", "appName", "namespace", "replicas", "image", "port", "containerPort", "containerName", "serviceType",
     "maxSurge", "maxUnavailable", "resources", "autoscaling", "pdbMaxUnavailable", "topologySpread", "security",
-    "rolloutTimeout", "kubeconfig", "kubeContext", "cluster", "loadBalancer"] as const;
+    "rolloutTimeout", "drainSeconds", "kubeconfig", "kubeContext", "cluster", "loadBalancer"] as const;
 
 /** Integer flat keys arrive as strings ("3"); anything else stays a string and fails the number check. */
 function parseIntLike(raw: string): number | string {
@@ -458,6 +465,7 @@ export function parseStackConfig(all: Record<string, string>, options: LoadOptio
         port: check("port", intIn(1, 65535, "an integer from 1 to 65535"), maybe(raw.port, parseIntLike), DEFAULTS.port),
         containerPort: check("containerPort", intIn(1, 65535, "an integer from 1 to 65535"),
             maybe(raw.containerPort, parseIntLike), DEFAULTS.containerPort),
+        containerName: check("containerName", dnsLabel("containerName"), raw.containerName, DEFAULTS.containerName),
         serviceType: check("serviceType", z.enum(SERVICE_TYPES, { error: `one of ${SERVICE_TYPES.join(", ")}` }),
             raw.serviceType, DEFAULTS.serviceType),
         maxSurge: check("maxSurge", surgeOrUnavailable, maybe(raw.maxSurge, parseJsonLike), DEFAULTS.maxSurge),
@@ -472,6 +480,8 @@ export function parseStackConfig(all: Record<string, string>, options: LoadOptio
         security: readSecurity(check("security", securitySchema, maybe(raw.security, parseJsonLike), {}), problems),
         rolloutTimeout: check("rolloutTimeout", intIn(10, 86400, "a number of seconds from 10 to 86400"),
             maybe(raw.rolloutTimeout, parseIntLike), DEFAULTS.rolloutTimeout),
+        drainSeconds: check("drainSeconds", intIn(0, 300, "a number of seconds from 0 to 300 (0: no drain)"),
+            maybe(raw.drainSeconds, parseIntLike), DEFAULTS.drainSeconds),
         loadBalancer: readLoadBalancer(check("loadBalancer", loadBalancerSchema, maybe(raw.loadBalancer, parseJsonLike), {}),
             target, problems),
     };

@@ -82,10 +82,10 @@ describe("load balancer on a kubeconfig cluster (loadBalancer)", () => {
         assert.deepStrictEqual(service().annotations, { [ALLOW_INTERNET]: "true" });
     });
 
-    it("leaves the local stage's NodePort Service as it was", async () => {
+    it("leaves the local stage's Service without load balancer settings as it was", async () => {
         await runProgram({ ...stageConfig("local"), ...configMap({ kubeconfig: writeTempKubeconfig() }) });
         assert.deepStrictEqual(service(), {
-            annotations: undefined, sourceRanges: undefined, type: "NodePort", replaceOnChanges: [], deleteBeforeReplace: false,
+            annotations: undefined, sourceRanges: undefined, type: "LoadBalancer", replaceOnChanges: [], deleteBeforeReplace: false,
         });
     });
 });
@@ -95,7 +95,7 @@ describe("WebApp: load balancer arguments", () => {
         reset();
         const provider = new k8s.Provider("lb-test", { kubeconfig: "apiVersion: v1\nkind: Config\n" });
         assert.throws(() => new WebApp("lb-app", {
-            provider, image: "nginx:1.28.0", replicas: 1, containerPort: 80, port: 80, serviceType: "ClusterIP",
+            provider, image: "nginx:1.28.0", replicas: 1, containerPort: 80, port: 80, containerName: "nginx-container", serviceType: "ClusterIP",
             resources: { limits: { cpu: "250m", memory: "128Mi" } }, loadBalancer: { sourceRanges: ["10.0.0.0/8"] },
         }), /WebApp lb-app: loadBalancer settings need serviceType LoadBalancer, got ClusterIP/);
         await waitForRPCs();

@@ -9,12 +9,12 @@ describe("EKS stage program (dev, under mocks)", () => {
         out = await runProgram({ ...stageConfig("dev"), ...configMap({ replicas: "3", port: "8080", image: "httpd:2.4", containerPort: "8081" }) });
     });
 
-    it("sends replicas, image and container port to the Deployment", () => {
+    it("sends replicas, image and container port to the Deployment; the container keeps the tutorial's name", () => {
         const d = one("kubernetes:apps/v1:Deployment").inputs;
         assert.strictEqual(d.spec.replicas, 3);
         const [container] = d.spec.template.spec.containers;
         assert.strictEqual(container.image, "httpd:2.4");
-        assert.strictEqual(container.name, "httpd-container");
+        assert.strictEqual(container.name, "nginx-container");
         assert.deepStrictEqual(container.ports, [{ name: "http", containerPort: 8081, protocol: "TCP" }]);
     });
 
@@ -34,10 +34,18 @@ describe("EKS stage program (dev, under mocks)", () => {
         assert.deepStrictEqual(c.resources, { requests: { cpu: "50m", memory: "32Mi" }, limits: { cpu: "250m", memory: "128Mi" } });
     });
 
-    it("exposes the port through a LoadBalancer Service whose targetPort is the containerPort", () => {
+    it("exposes the port through a LoadBalancer Service whose targetPort is the container's named port", () => {
         const s = one("kubernetes:core/v1:Service").inputs;
         assert.strictEqual(s.spec.type, "LoadBalancer");
-        assert.deepStrictEqual(s.spec.ports, [{ name: "http", port: 8080, targetPort: 8081, protocol: "TCP" }]);
+        assert.deepStrictEqual(s.spec.ports, [{ name: "http", port: 8080, targetPort: "http", protocol: "TCP" }]);
+        const [container] = one("kubernetes:apps/v1:Deployment").inputs.spec.template.spec.containers;
+        assert.deepStrictEqual(container.ports.map((p: { name: string }) => p.name), ["http"]);
+    });
+
+    it("drains a terminating pod for 5 s before its server stops, within a grace period of 35 s", () => {
+        const pod = one("kubernetes:apps/v1:Deployment").inputs.spec.template.spec;
+        assert.deepStrictEqual(pod.containers[0].lifecycle, { preStop: { sleep: { seconds: 5 } } });
+        assert.strictEqual(pod.terminationGracePeriodSeconds, 35);
     });
 
     it("selects exactly the Deployment's pod labels with the Service", () => {
