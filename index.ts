@@ -3,6 +3,7 @@ import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { WebApp } from "./components/webApp";
 import { parseStackConfig, StackSettings } from "./stacks/config";
+import { serviceLoadBalancer } from "./stacks/loadBalancer";
 
 /** The cluster, what the app must wait for (and outlive at teardown), and the labels to spread pods over. */
 interface Target {
@@ -38,6 +39,7 @@ async function clusterFor(target: StackSettings["target"]): Promise<Target> {
         endpointPublicAccess: c.endpointPublicAccess,
         endpointPrivateAccess: c.endpointPrivateAccess,
         publicAccessCidrs: c.publicAccessCidrs,
+        access: c.access,
     });
     // The app's objects are deleted before the node group: the Service's load balancer is released while
     // the cluster still runs its controller.
@@ -48,14 +50,18 @@ async function main() {
     const settings = parseStackConfig(pulumi.runtime.allConfig());
     const { cluster, appDependsOn, spreadTopologyKeys } = await clusterFor(settings.target);
     const a = settings.app;
+    const { loadBalancer, replaceServiceOnAnnotations } = serviceLoadBalancer(a, settings.target.kind);
     const app = new WebApp(a.name, {
         provider: cluster.provider,
         namespace: a.namespace,
         image: a.image,
         replicas: a.replicas,
         containerPort: a.containerPort,
+        containerName: a.containerName,
         port: a.port,
         serviceType: a.serviceType,
+        loadBalancer,
+        replaceServiceOnAnnotations,
         maxSurge: a.maxSurge,
         maxUnavailable: a.maxUnavailable,
         resources: a.resources,
@@ -65,6 +71,7 @@ async function main() {
         spreadWhenUnsatisfiable: a.topologySpread === "Off" ? undefined : a.topologySpread,
         security: a.security,
         timeoutSeconds: a.rolloutTimeout,
+        drainSeconds: a.drainSeconds,
     }, { dependsOn: appDependsOn });
     return {
         url: app.url,

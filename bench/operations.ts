@@ -7,7 +7,6 @@ import { execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { cluster, copyProject, env, kubectl, mustSucceed, pulumi, repo, work } from "../tests/e2e/harness";
-import { defaultContainerName } from "../components/webApp";
 import { DEFAULTS } from "../stacks/config";
 import { median, timed } from "./measure";
 
@@ -32,7 +31,7 @@ function sh(cmd: string, args: string[]): void {
 function manifests(values: { replicas: number; image: string; port: number }): string[] {
     const dir = path.join(work, "manifests");
     fs.mkdirSync(dir, { recursive: true });
-    const container = defaultContainerName(values.image);
+    const container = DEFAULTS.containerName;
     const files = ["deployment.yml", "service.yml", ...(values.replicas >= 2 ? ["pdb.yml"] : [])];
     for (const f of files) {
         const text = fs.readFileSync(path.join(repo, "bench", "manifests", f), "utf8")

@@ -21,7 +21,7 @@ async function main(): Promise<void> {
         const cluster = new KubeconfigCluster("bench", { kubeconfig: "apiVersion: v1\nkind: Config\n" });
         for (let i = 0; i < Number(nArg); i++) {
             new WebApp(`app-${i}`, {
-                provider: cluster.provider, image: "nginx:1.28.0", replicas: 2, containerPort: 80, port: 80,
+                provider: cluster.provider, image: "nginx:1.28.0", replicas: 2, containerPort: 80, port: 80, containerName: "nginx-container",
                 resources: { limits: { cpu: "250m", memory: "128Mi" } },
             });
         }

@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
-# An embedded Kubernetes control plane on 127.0.0.1 with no container runtime: etcd, kube-apiserver,
-# kube-controller-manager, kube-scheduler and kwok. kwok fakes the nodes and drives pods and Services
-# through the stages in cluster/stages/ (pods become Running/Ready, terminating pods are deleted,
-# LoadBalancer Services get the ingress address 127.0.0.1 as from a cloud's load balancer controller).
+# An embedded Kubernetes cluster on this machine: a control plane on 127.0.0.1 (cluster/control-plane.sh)
+# and either a real worker node (cluster/node.sh: containerd, kubelet, kube-proxy; pods really run and a
+# LoadBalancer Service answers on a loopback address) or three fake kwok nodes in three zones (pods only
+# pretend to run; for control-plane behaviour and for cases that need several zones).
 #
-#   cluster/cluster.sh start    start and wait until healthy (no-op that prints the status if running)
-#   cluster/cluster.sh stop     stop exactly the processes start recorded (TERM, then KILL) and remove the data
+#   cluster/cluster.sh start [--node real|kwok]   start and wait until healthy (prints the status if running).
+#                       Default: a real node where the machine allows it (root, the toolchain's binaries
+#                       and images, kernel features), else kwok's fake nodes, saying why.
+#   cluster/cluster.sh stop     stop exactly what start started (TERM, then KILL), undo what the node changed
+#                               on the machine, and remove the data
 #   cluster/cluster.sh status   print what runs; exit 0 when healthy, 1 otherwise
 #   cluster/cluster.sh env      print `export KUBECONFIG=...`
 #   cluster/cluster.sh restart-apiserver [DOWN_SECONDS]   stop kube-apiserver, wait, start it again (fault tests)
 #
-# Binaries: .toolchain/bin (toolchain/control-plane/build.sh). State: $CLUSTER_DIR (default .cluster/):
-# pki/ (openssl-generated CA, serving and client certificates, service-account keys), etcd/ (data),
-# logs/, pids ("name pid" lines), ports ("name port" lines), kubeconfig (admin). Every port is chosen
-# free at start, so instances with different CLUSTER_DIRs run side by side.
+# Binaries: .toolchain/bin (npm run toolchain). State: $CLUSTER_DIR (default .cluster/): pki/ (openssl-made
+# CA and certificates), etcd/, node/ (containerd, kubelet, kube-proxy, CNI), logs/, pids ("name pid" lines),
+# ports ("name port" lines), mode (real or kwok), kubeconfig (admin). Ports are picked free at start, so
+# clusters with different CLUSTER_DIRs run side by side, but only one real node per machine.
 # Settings: CLUSTER_NODES (fake nodes, default 3), CLUSTER_START_TIMEOUT (seconds per wait, default 120).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,14 +25,20 @@ bin="$repo/.toolchain/bin"
 stages="$repo/cluster/stages"
 NODES="${CLUSTER_NODES:-3}"
 TIMEOUT="${CLUSTER_START_TIMEOUT:-120}"
-SERVICE_CIDR=10.96.0.0/16 # virtual: no proxy routes it
-SERVICE_IP=10.96.0.1      # the kubernetes Service's ClusterIP: first address of SERVICE_CIDR
 export PATH="$bin:$PATH"
-components=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+source "$repo/toolchain/versions.sh"
+source "$repo/cluster/control-plane.sh"
+source "$repo/cluster/node.sh"
+control_plane=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
 
 log() { printf '[cluster] %s\n' "$*" >&2; }
 die() { printf '[cluster] FAILED: %s\n' "$*" >&2; exit 1; }
 kc() { kubectl --kubeconfig "$dir/kubeconfig" --request-timeout=5s "$@"; }
+mode() { cat "$dir/mode" 2>/dev/null || echo kwok; }
+components() {
+    echo "${control_plane[@]}"
+    [ "$(mode)" != real ] || echo "${node_components[@]}"
+}
 
 # free_ports N: N distinct TCP ports on 127.0.0.1 that the kernel reports free (all held at once).
 free_ports() {
@@ -68,70 +77,14 @@ port_of() { awk -v n="$1" '$1 == n { print $2 }' "$dir/ports" 2>/dev/null; }
 all_alive() {
     [ -f "$dir/pids" ] || return 1
     local name
-    for name in "${components[@]}"; do alive "$(pid_of "$name")" || return 1; done
+    for name in $(components); do alive "$(pid_of "$name")" || return 1; done
 }
-api_ready() { [ -f "$dir/kubeconfig" ] && kc get --raw /readyz >/dev/null 2>&1; }
 nodes_ready() {
     local ready want
     want=$(cat "$dir/nodes" 2>/dev/null || echo "$NODES")
     ready=$(kc get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' 2>/dev/null |
         grep -c '^True$') || true
     [ "${ready:-0}" -ge "$want" ]
-}
-
-sa_ready() { kc get serviceaccount default -n default -o name >/dev/null 2>&1; }
-
-gen_pki() {
-    local pki=$dir/pki
-    mkdir -p "$pki"
-    (
-        set -e
-        cd "$pki"
-        openssl ecparam -name prime256v1 -genkey -noout -out ca.key
-        openssl req -x509 -new -key ca.key -sha256 -days 365 -subj "/CN=embedded-cluster-ca" \
-            -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" -out ca.crt
-        # sign NAME SUBJECT EXTENSIONS: NAME.key and NAME.crt signed by the CA.
-        sign() {
-            openssl ecparam -name prime256v1 -genkey -noout -out "$1.key"
-            openssl req -new -key "$1.key" -subj "$2" -out "$1.csr"
-            printf '%b' "$3" >"$1.ext"
-            openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 365 -sha256 -extfile "$1.ext" -out "$1.crt"
-            rm -f "$1.csr" "$1.ext"
-        }
-        sign apiserver "/CN=kube-apiserver" "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,IP:$SERVICE_IP,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n"
-        sign admin "/O=system:masters/CN=embedded-admin" "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n"
-        # The service-account token signing key pair.
-        openssl genrsa -out sa.key 2048
-        openssl rsa -in sa.key -pubout -out sa.pub
-        chmod 600 ./*.key
-    ) >"$dir/logs/pki.log" 2>&1 || die "generating certificates with openssl (see $dir/logs/pki.log)"
-}
-
-write_kubeconfig() {
-    local port=$1
-    (
-        umask 077
-        cat >"$dir/kubeconfig" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: embedded
-  cluster:
-    server: https://127.0.0.1:$port
-    certificate-authority-data: $(base64 -w0 <"$dir/pki/ca.crt")
-users:
-- name: embedded-admin
-  user:
-    client-certificate-data: $(base64 -w0 <"$dir/pki/admin.crt")
-    client-key-data: $(base64 -w0 <"$dir/pki/admin.key")
-contexts:
-- name: embedded
-  context:
-    cluster: embedded
-    user: embedded-admin
-current-context: embedded
-EOF
-    )
 }
 
 # launch NAME COMMAND...: runs it in its own session, output in logs/NAME.log, and records its PID.
@@ -160,18 +113,6 @@ wait_for() {
     done
 }
 
-# launch_apiserver: kube-apiserver on the ports and certificates of this instance (start, restart-apiserver).
-launch_apiserver() {
-    local pki=$dir/pki
-    launch kube-apiserver kube-apiserver --etcd-servers "http://127.0.0.1:$(port_of etcd)" \
-        --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$(port_of kube-apiserver)" \
-        --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
-        --client-ca-file "$pki/ca.crt" --authorization-mode Node,RBAC \
-        --service-account-issuer https://kubernetes.default.svc.cluster.local \
-        --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
-        --service-cluster-ip-range "$SERVICE_CIDR" --allow-privileged=true --profiling=false
-}
-
 # restart_apiserver [DOWN_SECONDS]: stops kube-apiserver (TERM), keeps it down DOWN_SECONDS (default 0), starts
 # it again on the same port and waits until it is ready; the other components reconnect by themselves.
 restart_apiserver() {
@@ -188,89 +129,86 @@ restart_apiserver() {
     log "kube-apiserver restarted as pid $(pid_of kube-apiserver) ($((SECONDS - t0))s)"
 }
 
+# choose_mode REQUESTED: real or kwok; auto means real where the machine allows it.
+choose_mode() {
+    local why
+    case "$1" in
+        kwok) echo kwok ;;
+        real)
+            if why=$(real_node_unavailable); then die "no real node on this machine: $why (--node kwok runs fake nodes)"; fi
+            echo real ;;
+        auto)
+            if why=$(real_node_unavailable); then
+                log "no real node: $why; starting $NODES fake kwok nodes instead (nothing answers on the load balancer)"
+                echo kwok
+            else
+                echo real
+            fi ;;
+        *) die "--node takes real or kwok, not '$1'" ;;
+    esac
+}
+
 start() {
-    if all_alive && api_ready; then
+    local requested=auto
+    case "${1:-}" in
+        --node) requested=${2:-} ;;
+        --node=*) requested=${1#--node=} ;;
+        "") ;;
+        *) die "start takes [--node real|kwok], not '$*'" ;;
+    esac
+    if all_alive && api_ready && { [ "$requested" = auto ] || [ "$requested" = "$(mode)" ]; }; then
         log "already running"
         status
         return 0
     fi
-    if [ -f "$dir/pids" ]; then
-        log "a previous instance in $dir is not healthy: stopping it first"
+    if [ -f "$dir/pids" ] || node_left_behind; then
+        log "a previous instance in $dir is not healthy or not of the node kind asked for: stopping it first"
         stop
     fi
     local b
-    for b in "${components[@]}" kubectl; do
-        [ -x "$bin/$b" ] || die "$bin/$b is missing: run toolchain/control-plane/build.sh"
+    for b in "${control_plane[@]}" kubectl; do
+        [ -x "$bin/$b" ] || die "$bin/$b is missing: run npm run toolchain"
     done
+    local chosen
+    chosen=$(choose_mode "$requested")
     local t0=$SECONDS
     rm -rf "$dir"
     mkdir -p "$dir/logs" "$dir/etcd"
-    # A start that fails stops what it launched, and keeps the logs for a look (the next start clears them).
-    trap 'if [ -s "$dir/pids" ]; then kill_recorded >/dev/null; log "stopped what this start launched; logs kept in $dir/logs"; fi' EXIT
+    # A start that fails stops what it launched and undoes the node's changes, and keeps the logs for a look
+    # (the next start clears them).
+    trap 'stop_node; if [ -s "$dir/pids" ]; then kill_recorded >/dev/null; fi; log "stopped what this start launched; logs kept in $dir/logs"' EXIT
     chmod 700 "$dir" "$dir/etcd"
     : >"$dir/pids"
-    echo "$NODES" >"$dir/nodes"
+    echo "$chosen" >"$dir/mode"
 
-    local etcd_port peer_port api_port cm_port sched_port kwok_port
-    read -r etcd_port peer_port api_port cm_port sched_port kwok_port <<<"$(free_ports 6)" || true
-    [ -n "$kwok_port" ] || die "could not pick free ports"
-    printf '%s %s\n' etcd "$etcd_port" etcd-peer "$peer_port" kube-apiserver "$api_port" \
-        kube-controller-manager "$cm_port" kube-scheduler "$sched_port" kwok "$kwok_port" >"$dir/ports"
-    gen_pki
-    write_kubeconfig "$api_port"
-    local pki=$dir/pki kubeconfig=$dir/kubeconfig
-
-    launch etcd etcd --name embedded --data-dir "$dir/etcd" --unsafe-no-fsync \
-        --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
-        --listen-peer-urls "http://127.0.0.1:$peer_port" --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
-        --initial-cluster "embedded=http://127.0.0.1:$peer_port" --log-level warn
-    launch_apiserver
-    wait_for "kube-apiserver /readyz" api_ready
-    log "kube-apiserver ready on https://127.0.0.1:$api_port ($((SECONDS - t0))s)"
-
-    launch kube-controller-manager kube-controller-manager --kubeconfig "$kubeconfig" \
-        --bind-address 127.0.0.1 --secure-port "$cm_port" --leader-elect=false \
-        --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
-        --cluster-signing-cert-file "$pki/ca.crt" --cluster-signing-key-file "$pki/ca.key" \
-        --use-service-account-credentials=false --controllers '*' --profiling=false
-    launch kube-scheduler kube-scheduler --kubeconfig "$kubeconfig" \
-        --bind-address 127.0.0.1 --secure-port "$sched_port" --leader-elect=false --profiling=false
-    local stage_files
-    stage_files=$(printf '%s,' "$stages"/*.yaml)
-    launch kwok kwok --kubeconfig "$kubeconfig" --manage-all-nodes=true --node-lease-duration-seconds 40 \
-        --cidr 10.244.0.0/16 --server-address "127.0.0.1:$kwok_port" --config "${stage_files%,}"
-
-    # Bare fake Nodes, no taints; kwok (--manage-all-nodes) makes them Ready and keeps their leases. Their
-    # addresses are loopback ones (127.0.1.N): nothing real is behind them, and nothing off this machine.
+    local names=(etcd etcd-peer kube-apiserver kube-controller-manager kube-scheduler kwok
+        kubelet kubelet-healthz kube-proxy-healthz kube-proxy-metrics) ports
+    read -r -a ports <<<"$(free_ports ${#names[@]})" || true
+    [ ${#ports[@]} -eq ${#names[@]} ] || die "could not pick free ports"
     local i
-    for i in $(seq 1 "$NODES"); do
-        cat <<EOF
-apiVersion: v1
-kind: Node
-metadata:
-  name: kwok-node-$i
-  labels:
-    kubernetes.io/hostname: kwok-node-$i
-    kubernetes.io/os: linux
-    kubernetes.io/arch: amd64
-    topology.kubernetes.io/zone: zone-$(( (i - 1) % 3 + 1 ))
-    type: kwok
-  annotations:
-    kwok.x-k8s.io/node: fake
-status:
-  allocatable: {cpu: "16", memory: 64Gi, pods: "110"}
-  capacity: {cpu: "16", memory: 64Gi, pods: "110"}
-  addresses:
-  - {type: InternalIP, address: 127.0.1.$i}
-  - {type: Hostname, address: kwok-node-$i}
----
-EOF
-    done | kc create -f - >/dev/null || die "creating $NODES fake nodes"
-    wait_for "$NODES nodes Ready" nodes_ready
+    for i in "${!names[@]}"; do echo "${names[i]} ${ports[i]}"; done >"$dir/ports"
+
+    start_control_plane
+    if [ "$chosen" = real ]; then
+        echo 1 >"$dir/nodes"
+        start_node
+    else
+        echo "$NODES" >"$dir/nodes"
+        create_fake_nodes "$NODES"
+    fi
+    wait_for "$(cat "$dir/nodes") nodes Ready" nodes_ready
     # Pods are admitted once their namespace's default ServiceAccount exists (the controller-manager's).
     wait_for "the default ServiceAccount" sa_ready
     trap - EXIT
-    log "started in $((SECONDS - t0))s: API https://127.0.0.1:$api_port, $NODES nodes Ready; KUBECONFIG=$kubeconfig"
+    log "started in $((SECONDS - t0))s: API https://127.0.0.1:$(port_of kube-apiserver), $(node_summary); KUBECONFIG=$dir/kubeconfig"
+}
+
+node_summary() {
+    if [ "$(mode)" = real ]; then
+        echo "1 real node ($NODE_NAME)"
+    else
+        echo "$(cat "$dir/nodes") fake kwok nodes"
+    fi
 }
 
 # await_exit PID NAME: waits up to 10s for a process sent TERM to end, then KILLs it; returns 1 if it survives.
@@ -296,15 +234,17 @@ kill_recorded() {
 }
 
 stop() {
-    if [ ! -f "$dir/pids" ]; then
+    if [ ! -f "$dir/pids" ] && ! node_left_behind; then
         log "not running"
         rm -rf "$dir"
         return 0
     fi
-    local n t0=$SECONDS
-    n=$(kill_recorded)
+    local n=0 t0=$SECONDS recorded
+    recorded=$(wc -l <"$dir/pids" 2>/dev/null || echo 0)
+    stop_node
+    [ ! -f "$dir/pids" ] || kill_recorded >/dev/null
     rm -rf "$dir"
-    log "stopped $n processes and removed $dir ($((SECONDS - t0))s)"
+    log "stopped $recorded processes and removed $dir ($((SECONDS - t0))s)"
 }
 
 status() {
@@ -313,7 +253,7 @@ status() {
         return 1
     fi
     local name pid ok=0
-    for name in "${components[@]}"; do
+    for name in $(components); do
         pid=$(pid_of "$name")
         if alive "$pid"; then
             printf '%-24s running  pid %-7s port %s\n' "$name" "$pid" "$(port_of "$name")"
@@ -324,7 +264,7 @@ status() {
     done
     if api_ready; then
         echo "api: ready at $(sed -n 's/^ *server: //p' "$dir/kubeconfig")  KUBECONFIG=$dir/kubeconfig"
-        if nodes_ready; then echo "nodes: $(cat "$dir/nodes") Ready"; else echo "nodes: fewer than $(cat "$dir/nodes") Ready"; ok=1; fi
+        if nodes_ready; then echo "nodes: $(node_summary), Ready"; else echo "nodes: fewer than $(cat "$dir/nodes") Ready"; ok=1; fi
     else
         echo "api: NOT ready"
         ok=1
@@ -333,10 +273,10 @@ status() {
 }
 
 case "${1:-}" in
-    start) start ;;
+    start) shift; start "$@" ;;
     stop) stop ;;
     status) status ;;
     env) echo "export KUBECONFIG=$dir/kubeconfig" ;;
     restart-apiserver) restart_apiserver "${2:-0}" ;;
-    *) echo "usage: $0 start|stop|status|env|restart-apiserver [down seconds]" >&2; exit 2 ;;
+    *) echo "usage: $0 start [--node real|kwok]|stop|status|env|restart-apiserver [down seconds]" >&2; exit 2 ;;
 esac

@@ -19,6 +19,27 @@ export interface SshAccessArgs {
     allowedCidrs: string[];
 }
 
+/**
+ * Access to the cluster's Kubernetes API for an IAM principal other than the creator: an EKS access entry with
+ * the AWS-managed access policy of its level (access entries need the API authentication mode, which this
+ * cluster uses).
+ */
+export interface ClusterAccessArgs {
+    /**
+     * ARN of an IAM role or user, e.g. `arn:aws:iam::123456789012:role/platform-admins`; not an sts
+     * assumed-role session. Plain, not an Input: it names the access entry, so the entry keeps its name
+     * while its level or namespaces change.
+     */
+    principalArn: string;
+    /**
+     * `admin`: AmazonEKSClusterAdminPolicy on the whole cluster (cluster-admin), or AmazonEKSAdminPolicy on the
+     * listed namespaces (namespace admin); `edit`: AmazonEKSEditPolicy; `view`: AmazonEKSViewPolicy.
+     */
+    access: "admin" | "edit" | "view";
+    /** Limit the access to these namespaces. Unset: the whole cluster. */
+    namespaces?: string[];
+}
+
 /** The arguments of an {@link EksCluster}. */
 export interface EksClusterArgs {
     /** Kubernetes minor version, e.g. `1.33`. Defaults to EKS's current default. */
@@ -51,6 +72,29 @@ export interface EksClusterArgs {
     endpointPrivateAccess?: boolean;
     /** Who may reach the public endpoint. Defaults to EKS's 0.0.0.0/0 (callers still need IAM credentials). */
     publicAccessCidrs?: pulumi.Input<pulumi.Input<string>[]>;
+    /**
+     * Principals given access besides the creator. The principal that creates the cluster keeps the cluster
+     * admin access entry EKS bootstraps for it (eks.Cluster sets bootstrapClusterCreatorAdminPermissions);
+     * do not list it here, EKS refuses a second entry for one principal.
+     */
+    access?: ClusterAccessArgs[];
+}
+
+/** partition, account, role|user, path and name of an IAM role or user ARN; no wildcards. */
+const IAM_PRINCIPAL = /^arn:(aws[a-z-]*):iam::([0-9]{12}):(role|user)\/([^*\s]+)$/;
+
+/** The AWS-managed access policy and scope of an access level (names as `aws eks list-access-policies` gives them). */
+function accessPolicy(a: ClusterAccessArgs): { policy: string; scope: { type: string; namespaces?: string[] } } {
+    const scope = a.namespaces ? { type: "namespace", namespaces: a.namespaces } : { type: "cluster" };
+    switch (a.access) {
+        case "admin":
+            // Cluster-admin only cluster-wide; in namespaces, the namespace admin policy (like Kubernetes' admin role).
+            return { policy: a.namespaces ? "AmazonEKSAdminPolicy" : "AmazonEKSClusterAdminPolicy", scope };
+        case "edit":
+            return { policy: "AmazonEKSEditPolicy", scope };
+        case "view":
+            return { policy: "AmazonEKSViewPolicy", scope };
+    }
 }
 
 const NODE_POLICIES = {
@@ -91,6 +135,19 @@ export class EksCluster extends pulumi.ComponentResource {
         if (args.kmsKeyArn !== undefined && !encrypt) {
             throw new Error(`EksCluster ${name}: kmsKeyArn is given but secretsEncryption is false`);
         }
+        const principals = new Set<string>();
+        for (const a of args.access ?? []) {
+            if (!IAM_PRINCIPAL.test(a.principalArn)) {
+                throw new Error(`EksCluster ${name}: access principalArn ${a.principalArn} is not an IAM role or user ARN`);
+            }
+            if (principals.has(a.principalArn.toLowerCase())) {
+                throw new Error(`EksCluster ${name}: access lists ${a.principalArn} twice; EKS allows one access entry per principal`);
+            }
+            principals.add(a.principalArn.toLowerCase());
+            if (a.namespaces?.length === 0) {
+                throw new Error(`EksCluster ${name}: access for ${a.principalArn} has an empty namespaces list; leave it unset for the whole cluster`);
+            }
+        }
 
         const network = args.vpc
             ? {
@@ -123,6 +180,31 @@ export class EksCluster extends pulumi.ComponentResource {
             publicAccessCidrs: args.endpointPublicAccess === false ? undefined : args.publicAccessCidrs,
             tags: args.tags,
         }, { parent: this });
+        this.clusterName = this.cluster.eksCluster.apply((c) => c.name);
+
+        for (const a of args.access ?? []) {
+            const [, partition, account, kind, pathAndName] = IAM_PRINCIPAL.exec(a.principalArn)!;
+            // Named after the principal, so a change of level or namespaces never renames (re-creates) the entry.
+            const entryName = `${name}-access-${account}/${kind}/${pathAndName}`;
+            const entry = new aws.eks.AccessEntry(entryName, {
+                clusterName: this.clusterName,
+                principalArn: a.principalArn,
+                type: "STANDARD",
+                tags: args.tags,
+            }, { parent: this });
+            const { policy, scope } = accessPolicy(a);
+            new aws.eks.AccessPolicyAssociation(`${entryName}-${policy}`, {
+                clusterName: this.clusterName,
+                principalArn: entry.principalArn,
+                policyArn: `arn:${partition}:eks::aws:cluster-access-policy/${policy}`,
+                accessScope: scope,
+            }, {
+                parent: this,
+                // A new scope replaces the association, and EKS keeps one association per principal and policy:
+                // the old one must go before the new one is made.
+                deleteBeforeReplace: true,
+            });
+        }
 
         const nodeRole = new aws.iam.Role(`${name}-node-role`, {
             assumeRolePolicy: aws.iam.assumeRolePolicyForPrincipal({ Service: "ec2.amazonaws.com" }),
@@ -176,7 +258,6 @@ export class EksCluster extends pulumi.ComponentResource {
         }, { parent: this, dependsOn: attachments });
 
         this.kubeconfig = pulumi.secret(this.cluster.kubeconfigJson);
-        this.clusterName = this.cluster.eksCluster.apply((c) => c.name);
         this.provider = new k8s.Provider(`${name}-k8s`, {
             kubeconfig: this.kubeconfig,
             enableServerSideApply: true,

@@ -24,6 +24,14 @@ export interface ContainerSecurityArgs {
     capabilities?: string[];
 }
 
+/** The load balancer of a LoadBalancer Service. Generic: the caller knows its cloud's annotations. */
+export interface LoadBalancerArgs {
+    /** Service annotations for the cloud's load-balancer controller (e.g. AWS's type and scheme) and for policies. */
+    annotations?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /** Client CIDRs allowed to connect (spec.loadBalancerSourceRanges). Unset: every address, as in Kubernetes. */
+    sourceRanges?: pulumi.Input<pulumi.Input<string>[]>;
+}
+
 /**
  * The arguments of a {@link WebApp}: the tutorial's Deployment and Service, with what it hard-coded
  * made configurable.
@@ -35,19 +43,34 @@ export interface WebAppArgs {
     namespace?: pulumi.Input<string>;
     /** Container image, e.g. `nginx:1.28.0`. */
     image: pulumi.Input<string>;
-    /** Name of the one container. Defaults to `<image's last path segment>-container`, e.g. `nginx-container`. */
-    containerName?: pulumi.Input<string>;
+    /**
+     * Name of the one container, e.g. the tutorial's `nginx-container`. Independent of the image, so that an image
+     * swap keeps it: `kubectl logs -c`, dashboards and alerts key on it.
+     */
+    containerName: pulumi.Input<string>;
     /**
      * Desired pod count. Plain, not an Input: it decides whether a PodDisruptionBudget exists. With
      * `autoscaling`, only the count a new Deployment starts with (at least minReplicas).
      */
     replicas: number;
-    /** Port the container listens on; also the Service's targetPort and the probes' port. */
+    /**
+     * Port the container listens on, named `http`: the probes' port, and the Service's targetPort by that name, so
+     * that during a rollout that changes it each pod gets traffic on its own port.
+     */
     containerPort: pulumi.Input<number>;
     /** Port the Service exposes. */
     port: pulumi.Input<number>;
     /** Service type. Defaults to `LoadBalancer`. */
     serviceType?: pulumi.Input<ServiceType>;
+    /** Settings of the Service's load balancer; with serviceType `LoadBalancer` only. */
+    loadBalancer?: LoadBalancerArgs;
+    /**
+     * Service annotation keys a load-balancer controller reads only when it makes the load balancer (e.g. AWS's
+     * type and scheme). Setting, changing or removing one replaces the Service, deleting it first, so that the
+     * controller deletes the old load balancer and makes a new one (with a new address) instead of keeping or
+     * leaking it. Unset: every change is made in place.
+     */
+    replaceServiceOnAnnotations?: string[];
     /** RollingUpdate maxSurge. Defaults to `25%`. */
     maxSurge?: pulumi.Input<string | number>;
     /** RollingUpdate maxUnavailable. Defaults to `25%`. */
@@ -71,6 +94,12 @@ export interface WebAppArgs {
     security?: ContainerSecurityArgs;
     /** How long `pulumi up` waits for a rollout (and the Service) before failing. Defaults to 600. */
     timeoutSeconds?: number;
+    /**
+     * Seconds a terminating pod keeps serving before its server is told to stop (a preStop sleep): time for the
+     * endpoint removal to reach kube-proxy and load balancers, so that a rollout drops no request. 0: none.
+     * Defaults to 5. The grace period is this plus 30 seconds for the server's own graceful stop.
+     */
+    drainSeconds?: number;
 }
 
 /** `sample-app` → `sample`, so the default app reproduces the tutorial's `sample-deployment`/`sample-service`. */
@@ -78,10 +107,8 @@ function baseName(appName: string): string {
     return appName.replace(/-app$/, "");
 }
 
-export function defaultContainerName(image: string): string {
-    const repository = image.split("@")[0].replace(/:[^/:]+$/, "");
-    return `${repository.split("/").pop()}-container`;
-}
+/** Seconds the server gets after its stop signal to finish the requests in flight. */
+const GRACEFUL_STOP_SECONDS = 30;
 
 /**
  * A web server on Kubernetes: a Deployment (labels and selector `app: <name>`, RollingUpdate, probes,
@@ -104,6 +131,9 @@ export class WebApp extends pulumi.ComponentResource {
         if (!k8s.Provider.isInstance(args.provider)) {
             throw new Error(`WebApp ${name}: args.provider must be a kubernetes Provider; ambient kubeconfigs are not used`);
         }
+        if (args.loadBalancer && typeof args.serviceType === "string" && args.serviceType !== "LoadBalancer") {
+            throw new Error(`WebApp ${name}: loadBalancer settings need serviceType LoadBalancer, got ${args.serviceType}`);
+        }
         const a = args.autoscaling;
         if (a && !(a.minReplicas >= 1 && a.minReplicas <= a.maxReplicas)) {
             throw new Error(`WebApp ${name}: autoscaling needs 1 ≤ minReplicas ≤ maxReplicas, got ${a.minReplicas}..${a.maxReplicas}`);
@@ -118,6 +148,10 @@ export class WebApp extends pulumi.ComponentResource {
         const timeout = `${args.timeoutSeconds ?? 600}s`;
         const security = args.security ?? {};
         const whenUnsatisfiable = args.spreadWhenUnsatisfiable ?? "ScheduleAnyway";
+        const drainSeconds = args.drainSeconds ?? 5;
+        if (!(Number.isInteger(drainSeconds) && drainSeconds >= 0)) {
+            throw new Error(`WebApp ${name}: drainSeconds must be an integer ≥ 0, got ${drainSeconds}`);
+        }
 
         this.deployment = new k8s.apps.v1.Deployment(`${base}-deployment`, {
             metadata: {
@@ -143,6 +177,7 @@ export class WebApp extends pulumi.ComponentResource {
                 template: {
                     metadata: { labels },
                     spec: {
+                        terminationGracePeriodSeconds: drainSeconds + GRACEFUL_STOP_SECONDS,
                         topologySpreadConstraints: (args.spreadTopologyKeys ?? ["kubernetes.io/hostname"]).map((topologyKey) => ({
                             maxSkew: 1,
                             topologyKey,
@@ -150,7 +185,7 @@ export class WebApp extends pulumi.ComponentResource {
                             labelSelector: { matchLabels: labels },
                         })),
                         containers: [{
-                            name: args.containerName ?? pulumi.output(args.image).apply(defaultContainerName),
+                            name: args.containerName,
                             image: args.image,
                             ports: [{ name: "http", containerPort: args.containerPort, protocol: "TCP" }],
                             readinessProbe: {
@@ -164,6 +199,8 @@ export class WebApp extends pulumi.ComponentResource {
                                 periodSeconds: 10,
                                 failureThreshold: 3,
                             },
+                            // Stays in the load balancer and kube-proxy rules while they learn that it is going.
+                            lifecycle: drainSeconds > 0 ? { preStop: { sleep: { seconds: drainSeconds } } } : undefined,
                             resources: args.resources,
                             securityContext: {
                                 allowPrivilegeEscalation: false,
@@ -188,14 +225,22 @@ export class WebApp extends pulumi.ComponentResource {
             ignoreChanges: a ? ["spec.replicas"] : undefined,
         });
 
+        const replaceOn = args.replaceServiceOnAnnotations ?? [];
         this.service = new k8s.core.v1.Service(`${base}-service`, {
-            metadata: { name: `${base}-service`, namespace, labels },
+            metadata: { name: `${base}-service`, namespace, labels, annotations: args.loadBalancer?.annotations },
             spec: {
                 type: args.serviceType ?? "LoadBalancer",
                 selector: labels,
-                ports: [{ name: "http", port: args.port, targetPort: args.containerPort, protocol: "TCP" }],
+                ports: [{ name: "http", port: args.port, targetPort: "http", protocol: "TCP" }],
+                loadBalancerSourceRanges: args.loadBalancer?.sourceRanges,
             },
-        }, { ...childOpts, customTimeouts: { create: timeout, update: timeout } });
+        }, {
+            ...childOpts,
+            customTimeouts: { create: timeout, update: timeout },
+            replaceOnChanges: replaceOn.length > 0 ? replaceOn.map((key) => `metadata.annotations[${JSON.stringify(key)}]`) : undefined,
+            // The Service has a fixed name, and its deletion is what releases the old load balancer.
+            deleteBeforeReplace: replaceOn.length > 0 ? true : undefined,
+        });
 
         if ((a ? a.minReplicas : args.replicas) >= 2) {
             this.disruptionBudget = new k8s.policy.v1.PodDisruptionBudget(`${base}-pdb`, {

@@ -6,6 +6,7 @@
  * (default ["prod"]); the stack name is read from each resource's URN.
  */
 import { parseFamiliarName, Reference } from "@swimlane/docker-reference";
+import { ALLOW_INTERNET, AWS_LB_INTERNAL, AWS_LB_SCHEME, AWS_LB_TYPE, LB_SOURCE_RANGES } from "./annotations";
 import type {
     PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs,
     StackValidationPolicy,
@@ -168,6 +169,79 @@ export const prodReplicasAndPdb: StackValidationPolicy = {
     },
 };
 
+/**
+ * Whether a LoadBalancer Service's load balancer is internal, as the AWS controller that makes it decides: the AWS
+ * Load Balancer Controller (type external or nlb-ip, or its loadBalancerClass) reads the scheme first and is
+ * internal by default; the in-tree controller reads only the internal annotation. Other clouds' annotations are
+ * not known here, so such load balancers count as internet-facing.
+ */
+function isInternal(p: Props): boolean {
+    const a: Props = p.metadata?.annotations ?? {};
+    const type = a[AWS_LB_TYPE];
+    if (type === "external" || type === "nlb-ip" || p.spec?.loadBalancerClass === "service.k8s.aws/nlb") {
+        return a[AWS_LB_SCHEME] !== undefined ? a[AWS_LB_SCHEME] === "internal" : a[AWS_LB_INTERNAL] !== "false";
+    }
+    const internal = a[AWS_LB_INTERNAL];
+    return internal !== undefined && internal !== "" && internal !== "false";
+}
+
+/**
+ * How an internet-facing LoadBalancer Service is open to every address, or undefined when it is not (not a load
+ * balancer, internal, limited to named CIDRs, or not yet known during preview).
+ */
+export function openToInternet(p: Props): string | undefined {
+    if (p.spec?.type !== "LoadBalancer" || isInternal(p)) {
+        return undefined;
+    }
+    let ranges: unknown = p.spec?.loadBalancerSourceRanges;
+    const annotation = p.metadata?.annotations?.[LB_SOURCE_RANGES];
+    // Kubernetes reads the annotation when the field is empty.
+    if ((ranges === undefined || (Array.isArray(ranges) && ranges.length === 0)) && typeof annotation === "string") {
+        ranges = annotation.split(",").map((r) => r.trim()).filter(Boolean);
+    }
+    if (ranges !== undefined && !Array.isArray(ranges)) {
+        return undefined;
+    }
+    if (!ranges || ranges.length === 0) {
+        return "loadBalancerSourceRanges is unset";
+    }
+    const open = ranges.filter((r) => INTERNET.has(String(r)));
+    return open.length > 0 ? `loadBalancerSourceRanges includes ${open.join(", ")}` : undefined;
+}
+
+const prodStacksSchema = {
+    properties: { prodStacks: { type: "array" as const, items: { type: "string" as const }, default: DEFAULT_PROD_STACKS } },
+};
+
+/** The same check, mandatory on production stacks and advisory on the others; each stands down where the other applies. */
+function loadBalancerRule(name: string, enforcementLevel: "mandatory" | "advisory", production: boolean): ResourceValidationPolicy {
+    return {
+        name,
+        description: `${production ? "In production stacks" : "Outside production stacks"}, an internet-facing LoadBalancer Service is not open to ` +
+            `every address (loadBalancerSourceRanges unset, or with 0.0.0.0/0 or ::/0) unless annotated ${ALLOW_INTERNET}: "true".`,
+        enforcementLevel,
+        configSchema: prodStacksSchema,
+        validateResource: (args, report) => {
+            if (args.type !== "kubernetes:core/v1:Service") {
+                return;
+            }
+            const { prodStacks } = args.getConfig<PackConfig>();
+            if ((prodStacks ?? DEFAULT_PROD_STACKS).includes(stackOf(args.urn)) !== production) {
+                args.notApplicable(production ? "not a production stack" : "a production stack: its mandatory twin applies");
+            }
+            const open = openToInternet(args.props);
+            if (open && args.props.metadata?.annotations?.[ALLOW_INTERNET] !== "true") {
+                report(`Service ${args.props.metadata?.name ?? args.name} is an internet-facing load balancer open to every address ` +
+                    `(${open}); list the clients in loadBalancer.sourceRanges, make it internal (loadBalancer.scheme internal), ` +
+                    `or say it is public on purpose with loadBalancer.allowInternet true (annotation ${ALLOW_INTERNET}: "true")`);
+            }
+        },
+    };
+}
+
+export const prodLoadBalancerNotOpen = loadBalancerRule("prod-load-balancer-not-open-to-internet", "mandatory", true);
+export const loadBalancerNotOpen = loadBalancerRule("load-balancer-not-open-to-internet", "advisory", false);
+
 export const eksSecretsEncrypted = rule("eks-secrets-encrypted-with-kms",
     "EKS clusters envelope-encrypt Kubernetes secrets with a KMS key.", "advisory", (args, report) => {
         if (args.type === "eks:index:Cluster" && !args.props.encryptionConfigKeyArn) {
@@ -200,5 +274,5 @@ export const nonRootContainers = rule("containers-run-as-non-root",
 
 export const POLICIES = [
     noSshFromInternet, imdsv2Required, containersHaveLimitsAndReadiness, noLatestImages, prodReplicasAndPdb,
-    eksSecretsEncrypted, eksControlPlaneLogging, nonRootContainers,
+    prodLoadBalancerNotOpen, eksSecretsEncrypted, eksControlPlaneLogging, nonRootContainers, loadBalancerNotOpen,
 ];

@@ -18,12 +18,17 @@ export const TARGETS = ["eks", "kubeconfig"] as const;
 export const NAT_GATEWAY_STRATEGIES = ["Single", "OnePerAz"] as const;
 export const LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"] as const;
 export const TOPOLOGY_SPREAD = ["ScheduleAnyway", "DoNotSchedule", "Off"] as const;
+/** Access levels of cluster.access, after Kubernetes' user-facing roles (cluster-admin/admin, edit, view). */
+export const ACCESS_LEVELS = ["admin", "edit", "view"] as const;
+export const LOAD_BALANCER_TYPES = ["classic", "nlb"] as const;
+export const LOAD_BALANCER_SCHEMES = ["internet-facing", "internal"] as const;
 /** Linux capabilities a container may add back after dropping ALL (names as Kubernetes takes them). */
 export const CAPABILITIES = ["AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE",
     "NET_RAW", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"] as const;
 
 export type ServiceType = (typeof SERVICE_TYPES)[number];
 export type TopologySpread = (typeof TOPOLOGY_SPREAD)[number];
+export type AccessLevel = (typeof ACCESS_LEVELS)[number];
 
 /** Defaults of the flat keys; Pulumi.yaml's config schema states the same values (a test compares them). */
 export const DEFAULTS = {
@@ -34,6 +39,8 @@ export const DEFAULTS = {
     image: "nginx:1.28.0",
     port: 80,
     containerPort: 80,
+    /** The tutorial's container name, kept whatever the image: `kubectl logs -c`, dashboards and alerts key on it. */
+    containerName: "nginx-container",
     serviceType: "LoadBalancer",
     maxSurge: "25%",
     maxUnavailable: "25%",
@@ -47,10 +54,21 @@ export const DEFAULTS = {
     /** The official nginx and httpd images start as root and switch users: they need these back after drop ALL. */
     security: { runAsNonRoot: false, capabilities: ["CHOWN", "DAC_OVERRIDE", "NET_BIND_SERVICE", "SETGID", "SETUID"] },
     rolloutTimeout: 600,
+    /** Seconds a terminating pod keeps serving, so that load balancers and kube-proxy stop sending it requests first. */
+    drainSeconds: 5,
     kubeconfig: "",
     kubeContext: "",
     /** Unset (`{}`) unless the target is eks; the settings' own defaults are in CLUSTER_DEFAULTS. */
     cluster: {},
+    /** Unset (`{}`) unless serviceType is LoadBalancer; the settings' own defaults are in LOAD_BALANCER_DEFAULTS. */
+    loadBalancer: {},
+} as const;
+
+/** classic: AWS's legacy default, as in the tutorial. Source ranges unset: every address, as Kubernetes' default. */
+export const LOAD_BALANCER_DEFAULTS = {
+    type: "classic",
+    scheme: "internet-facing",
+    allowInternet: false,
 } as const;
 
 export const CLUSTER_DEFAULTS = {
@@ -65,6 +83,7 @@ export const CLUSTER_DEFAULTS = {
     secretsEncryption: true,
     endpointPublicAccess: true,
     endpointPrivateAccess: true,
+    access: [],
 } as const;
 
 /** User id of the non-root option, that of the nginx-unprivileged image (nginxinc/nginx-unprivileged). */
@@ -90,6 +109,17 @@ export interface SecuritySettings {
     capabilities: string[];
 }
 
+export interface LoadBalancerSettings {
+    /** AWS load balancer kind (eks target): classic (a Classic Load Balancer) or nlb. */
+    type: (typeof LOAD_BALANCER_TYPES)[number];
+    /** eks target: internet-facing, or internal (private subnets, reachable from the VPC). */
+    scheme: (typeof LOAD_BALANCER_SCHEMES)[number];
+    /** Client CIDRs allowed to connect; unset: every address. */
+    sourceRanges?: string[];
+    /** The stack says its internet-facing load balancer is open to every address on purpose. */
+    allowInternet: boolean;
+}
+
 export interface AppSettings {
     name: string;
     namespace: string;
@@ -97,6 +127,7 @@ export interface AppSettings {
     image: string;
     port: number;
     containerPort: number;
+    containerName: string;
     serviceType: ServiceType;
     maxSurge: string | number;
     maxUnavailable: string | number;
@@ -108,6 +139,10 @@ export interface AppSettings {
     security: SecuritySettings;
     /** Seconds `pulumi up` waits for a rollout before it fails. */
     rolloutTimeout: number;
+    /** Seconds a terminating pod keeps serving before its server is told to stop (preStop sleep). */
+    drainSeconds: number;
+    /** Of a LoadBalancer Service; defaults otherwise. */
+    loadBalancer: LoadBalancerSettings;
 }
 
 export interface ExistingVpcSettings {
@@ -119,6 +154,15 @@ export interface ExistingVpcSettings {
 export interface SshSettings {
     publicKey: string;
     allowedCidrs: string[];
+}
+
+/** One principal's access to the cluster: an EKS access entry with an AWS-managed access policy. */
+export interface ClusterAccessSettings {
+    /** ARN of an IAM role or user. */
+    principalArn: string;
+    access: AccessLevel;
+    /** Limit the access to these namespaces; unset: the whole cluster. */
+    namespaces?: string[];
 }
 
 export interface ClusterSettings {
@@ -141,6 +185,8 @@ export interface ClusterSettings {
     endpointPrivateAccess: boolean;
     /** Who may reach the public endpoint; unset: EKS's default, 0.0.0.0/0. */
     publicAccessCidrs?: string[];
+    /** Access for people and roles other than the creator (whose admin access EKS bootstraps). */
+    access: ClusterAccessSettings[];
 }
 
 export type TargetSettings =
@@ -220,6 +266,20 @@ const sshPublicKey = z.string({ error: sshKeyAccepted })
 
 const bool = (what: string) => z.boolean({ error: `true or false (${what})` });
 
+const lbCidrAccepted = "a network CIDR such as 203.0.113.0/24 or 2001:db8::/32 (no host bits set); not 0.0.0.0/0 or ::/0: " +
+    "to open the load balancer to every address, leave sourceRanges unset and set allowInternet true";
+const lbCidr = z.string({ error: lbCidrAccepted }).refine((v) => isNetworkCidr(v) && !/\/0$/.test(v), { error: lbCidrAccepted });
+
+const loadBalancerSchema = settings({
+    type: z.enum(LOAD_BALANCER_TYPES, {
+        error: "one of classic (AWS's legacy default, a Classic Load Balancer) or nlb (a Network Load Balancer)",
+    }).optional(),
+    scheme: z.enum(LOAD_BALANCER_SCHEMES, { error: "one of internet-facing or internal (reachable from the VPC only)" }).optional(),
+    sourceRanges: z.array(lbCidr, { error: "a list of client CIDRs, such as [\"203.0.113.0/24\"]" })
+        .min(1, { error: "at least one CIDR (leave sourceRanges unset for every address)" }).optional(),
+    allowInternet: bool("an internet-facing load balancer open to every address, on purpose").optional(),
+}, "an object {type, scheme, sourceRanges, allowInternet}");
+
 const autoscalingSchema = settings({
     enabled: bool("autoscaling on or off").optional(),
     minReplicas: intIn(1, 1000, "an integer from 1 to 1000").optional(),
@@ -245,6 +305,20 @@ const kmsKeyArn = z.string({ error: "a KMS key ARN such as arn:aws:kms:ap-northe
 
 const apiCidrAccepted = "an IPv4 network CIDR such as 203.0.113.0/24 (no host bits set)";
 const apiCidr = z.string({ error: apiCidrAccepted }).refine((v) => !v.includes(":") && isNetworkCidr(v), { error: apiCidrAccepted });
+
+// An IAM role or user, in any partition, with an optional path. EKS takes no wildcards and no sts assumed-role
+// sessions (a session is not a lasting identity).
+const IAM_PRINCIPAL_ARN = /^arn:aws(-[a-z]+)*:iam::[0-9]{12}:(role|user)\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
+const principalArnAccepted = "an IAM role or user ARN such as arn:aws:iam::123456789012:role/platform-admins or " +
+    "arn:aws:iam::123456789012:user/alice (a path such as role/teams/web/deployers is allowed; no wildcards, no sts assumed-role sessions)";
+const accessEntry = settings({
+    principalArn: z.string({ error: principalArnAccepted }).regex(IAM_PRINCIPAL_ARN, { error: principalArnAccepted }),
+    access: z.enum(ACCESS_LEVELS, {
+        error: `one of ${ACCESS_LEVELS.join(", ")} (admin: the whole cluster, or admin of the listed namespaces; edit; view)`,
+    }),
+    namespaces: z.array(dnsLabel("namespace"), { error: "a list of namespaces, such as [\"web\"]" })
+        .min(1, { error: "at least one namespace (leave namespaces unset for the whole cluster)" }).optional(),
+}, "an object {principalArn, access, namespaces}");
 
 const instanceTypeAccepted = `one of ${Object.keys(INSTANCE_ENI_LIMITS).join(", ")} (for another type, also set cluster.maxPodsPerNode)`;
 
@@ -281,6 +355,7 @@ const clusterSchema = settings({
     endpointPublicAccess: bool("public API endpoint").optional(),
     endpointPrivateAccess: bool("private API endpoint").optional(),
     publicAccessCidrs: z.array(apiCidr, { error: "a list of IPv4 CIDRs" }).min(1, { error: "at least one CIDR" }).optional(),
+    access: z.array(accessEntry, { error: "a list of {principalArn, access, namespaces} entries" }).optional(),
 }, "an object of cluster settings (see Pulumi.yaml)");
 
 /** One bad key: where, what it was, what is accepted. */
@@ -304,9 +379,9 @@ function show(value: unknown): string {
     return value === undefined ? "(unset)" : JSON.stringify(value);
 }
 
-const FLAT_KEYS = ["target", "appName", "namespace", "replicas", "image", "port", "containerPort", "serviceType",
+export const FLAT_KEYS = ["target", "appName", "namespace", "replicas", "image", "port", "containerPort", "containerName", "serviceType",
     "maxSurge", "maxUnavailable", "resources", "autoscaling", "pdbMaxUnavailable", "topologySpread", "security",
-    "rolloutTimeout", "kubeconfig", "kubeContext", "cluster"] as const;
+    "rolloutTimeout", "drainSeconds", "kubeconfig", "kubeContext", "cluster", "loadBalancer"] as const;
 
 /** Integer flat keys arrive as strings ("3"); anything else stays a string and fails the number check. */
 function parseIntLike(raw: string): number | string {
@@ -390,6 +465,7 @@ export function parseStackConfig(all: Record<string, string>, options: LoadOptio
         port: check("port", intIn(1, 65535, "an integer from 1 to 65535"), maybe(raw.port, parseIntLike), DEFAULTS.port),
         containerPort: check("containerPort", intIn(1, 65535, "an integer from 1 to 65535"),
             maybe(raw.containerPort, parseIntLike), DEFAULTS.containerPort),
+        containerName: check("containerName", dnsLabel("containerName"), raw.containerName, DEFAULTS.containerName),
         serviceType: check("serviceType", z.enum(SERVICE_TYPES, { error: `one of ${SERVICE_TYPES.join(", ")}` }),
             raw.serviceType, DEFAULTS.serviceType),
         maxSurge: check("maxSurge", surgeOrUnavailable, maybe(raw.maxSurge, parseJsonLike), DEFAULTS.maxSurge),
@@ -404,7 +480,16 @@ export function parseStackConfig(all: Record<string, string>, options: LoadOptio
         security: readSecurity(check("security", securitySchema, maybe(raw.security, parseJsonLike), {}), problems),
         rolloutTimeout: check("rolloutTimeout", intIn(10, 86400, "a number of seconds from 10 to 86400"),
             maybe(raw.rolloutTimeout, parseIntLike), DEFAULTS.rolloutTimeout),
+        drainSeconds: check("drainSeconds", intIn(0, 300, "a number of seconds from 0 to 300 (0: no drain)"),
+            maybe(raw.drainSeconds, parseIntLike), DEFAULTS.drainSeconds),
+        loadBalancer: readLoadBalancer(check("loadBalancer", loadBalancerSchema, maybe(raw.loadBalancer, parseJsonLike), {}),
+            target, problems),
     };
+    // The project default is {}: only real settings are out of place on other service types.
+    if (app.serviceType !== "LoadBalancer" && raw.loadBalancer !== undefined && raw.loadBalancer.trim() !== "{}") {
+        problems.push({ key: "loadBalancer", value: parseJsonLike(raw.loadBalancer),
+            expected: `unset unless serviceType is LoadBalancer (serviceType is ${app.serviceType})` });
+    }
     if (isZero(app.maxSurge) && isZero(app.maxUnavailable)) {
         problems.push({
             key: "maxSurge",
@@ -443,6 +528,7 @@ export function parseStackConfig(all: Record<string, string>, options: LoadOptio
             endpointPublicAccess: c.endpointPublicAccess ?? CLUSTER_DEFAULTS.endpointPublicAccess,
             endpointPrivateAccess: c.endpointPrivateAccess ?? CLUSTER_DEFAULTS.endpointPrivateAccess,
             publicAccessCidrs: c.publicAccessCidrs,
+            access: c.access ?? [...CLUSTER_DEFAULTS.access],
         };
         checkCluster(cluster, problems);
         if (problems.length === 0) {
@@ -511,6 +597,33 @@ function readSecurity(s: z.infer<typeof securitySchema>, problems: ConfigProblem
     };
 }
 
+function readLoadBalancer(lb: z.infer<typeof loadBalancerSchema>, target: string, problems: ConfigProblem[]): LoadBalancerSettings {
+    const d = LOAD_BALANCER_DEFAULTS;
+    const result: LoadBalancerSettings = {
+        type: lb.type ?? d.type,
+        scheme: lb.scheme ?? d.scheme,
+        sourceRanges: lb.sourceRanges,
+        allowInternet: lb.allowInternet ?? d.allowInternet,
+    };
+    if (target !== "eks") {
+        for (const key of ["type", "scheme"] as const) {
+            if (lb[key] !== undefined) {
+                problems.push({ key: `loadBalancer.${key}`, value: lb[key],
+                    expected: "unset when target is kubeconfig (type and scheme become AWS load balancer annotations, for the eks target only)" });
+            }
+        }
+    }
+    if (result.allowInternet && result.scheme === "internal") {
+        problems.push({ key: "loadBalancer.allowInternet", value: true,
+            expected: "unset or false when scheme is internal (an internal load balancer is not reachable from the internet)" });
+    }
+    if (result.allowInternet && result.sourceRanges !== undefined) {
+        problems.push({ key: "loadBalancer.allowInternet", value: true,
+            expected: "unset or false when sourceRanges is set (the load balancer then admits those CIDRs only)" });
+    }
+    return result;
+}
+
 function checkCluster(c: ClusterSettings, problems: ConfigProblem[]): void {
     if (!c.endpointPublicAccess && !c.endpointPrivateAccess) {
         problems.push({ key: "cluster", value: { endpointPublicAccess: false, endpointPrivateAccess: false },
@@ -529,6 +642,21 @@ function checkCluster(c: ClusterSettings, problems: ConfigProblem[]): void {
             expected: "minSize ≤ desiredSize ≤ maxSize",
         });
     }
+    const principals = new Map<string, number>();
+    c.access.forEach((a, i) => {
+        // IAM names are unique regardless of case, so Role/Admins and role/admins are one principal.
+        const id = a.principalArn.toLowerCase();
+        const first = principals.get(id);
+        if (first !== undefined) {
+            problems.push({ key: `cluster.access.${i}.principalArn`, value: a.principalArn,
+                expected: `a principal listed once (it is already cluster.access.${first}; EKS allows one access entry per principal)` });
+        }
+        principals.set(id, first ?? i);
+        const namespaces = a.namespaces ?? [];
+        if (new Set(namespaces).size !== namespaces.length) {
+            problems.push({ key: `cluster.access.${i}.namespaces`, value: namespaces, expected: "each namespace listed once" });
+        }
+    });
     if (c.maxPodsPerNode === undefined) {
         c.instanceTypes.forEach((type, i) => {
             if (!(type in INSTANCE_ENI_LIMITS)) {

@@ -16,6 +16,8 @@ describe("stack config: reading and defaults", () => {
             [s.target.cluster.instanceTypes, s.target.cluster.desiredSize, s.target.cluster.minSize, s.target.cluster.maxSize],
             [["t2.micro"], 3, 1, 4]);
         assert.strictEqual(s.target.cluster.ssh, undefined);
+        assert.deepStrictEqual(s.target.cluster.access, []);
+        assert.deepStrictEqual(s.app.loadBalancer, { type: "classic", scheme: "internet-facing", sourceRanges: undefined, allowInternet: false });
     });
 
     it("defaults to a pinned nginx tag, never latest or untagged", () => {
@@ -41,6 +43,14 @@ describe("stack config: reading and defaults", () => {
         assert.deepStrictEqual([s.target.cluster.desiredSize, s.target.cluster.minSize, s.target.cluster.maxSize], [2, 2, 5]);
         assert.deepStrictEqual(s.target.cluster.ssh?.allowedCidrs, ["203.0.113.0/24"]);
         assert.strictEqual(s.target.cluster.natGateways, "Single");
+    });
+
+    it("reads structured access entries and load balancer settings", () => {
+        const access = [{ principalArn: "arn:aws:iam::123456789012:role/web", access: "edit", namespaces: ["web"] }];
+        const s = eks({ cluster: { access }, loadBalancer: { type: "nlb", scheme: "internal", sourceRanges: ["10.0.0.0/8"] } });
+        assert.ok(s.target.kind === "eks");
+        assert.deepStrictEqual(s.target.cluster.access, access);
+        assert.deepStrictEqual(s.app.loadBalancer, { type: "nlb", scheme: "internal", sourceRanges: ["10.0.0.0/8"], allowInternet: false });
     });
 
     it("reads a kubeconfig file for the kubeconfig target: config key first, then $KUBECONFIG", () => {

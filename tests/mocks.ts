@@ -24,6 +24,8 @@ export interface Registration {
     /** customTimeouts as the engine receives them ({create, update, pb_delete}), "" where unset. */
     customTimeouts?: { create: string; update: string; pb_delete: string };
     ignoreChanges: string[];
+    replaceOnChanges: string[];
+    deleteBeforeReplace: boolean;
 }
 
 export const FAKE_KUBECONFIG = JSON.stringify({
@@ -73,12 +75,13 @@ function mockState(args: MockResourceArgs): Record<string, any> {
 }
 
 /** What MockResourceArgs does not carry, read off the registration requests by `type::name`. */
-const requestOf = new Map<string, Pick<Registration, "dependencies" | "customTimeouts" | "ignoreChanges">>();
+const requestOf = new Map<string, Pick<Registration, "dependencies" | "customTimeouts" | "ignoreChanges" | "replaceOnChanges" | "deleteBeforeReplace">>();
 
 void pulumi.runtime.setMocks({
     newResource(args) {
         registrations.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, custom: args.custom,
-            dependencies: [], ignoreChanges: [], ...requestOf.get(`${args.type}::${args.name}`) });
+            dependencies: [], ignoreChanges: [], replaceOnChanges: [], deleteBeforeReplace: false,
+            ...requestOf.get(`${args.type}::${args.name}`) });
         return { id: args.custom ? `${args.name}-id` : undefined, state: mockState(args) };
     },
     call(args) {
@@ -98,6 +101,8 @@ function monitor(): MockMonitor {
             dependencies: req.getDependenciesList(),
             customTimeouts: req.getCustomtimeouts()?.toObject(),
             ignoreChanges: req.getIgnorechangesList(),
+            replaceOnChanges: req.getReplaceonchangesList(),
+            deleteBeforeReplace: req.getDeletebeforereplace(),
         });
         return register(req, callback);
     };

@@ -1,8 +1,8 @@
 import * as assert from "assert";
 import type { PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import {
-    containersHaveLimitsAndReadiness, eksControlPlaneLogging, eksSecretsEncrypted, imdsv2Required, nonRootContainers,
-    noLatestImages, noSshFromInternet, POLICIES, prodReplicasAndPdb, stackOf,
+    containersHaveLimitsAndReadiness, eksControlPlaneLogging, eksSecretsEncrypted, imdsv2Required, loadBalancerNotOpen, nonRootContainers,
+    noLatestImages, noSshFromInternet, POLICIES, prodLoadBalancerNotOpen, prodReplicasAndPdb, stackOf,
 } from "../policy/rules";
 import { configMap, registeredUrns, registrations, runProgram, stageConfig, writeTempKubeconfig } from "./mocks";
 
@@ -12,18 +12,33 @@ const urnFor = (type: string, name: string, stack = "dev") => `urn:pulumi:${stac
 
 class NotApplicable extends Error {}
 
-function check(policy: ResourceValidationPolicy, type: string, props: Record<string, unknown>): string[] {
+/** A resource rule's violations for a resource of the given stack, or "not applicable" when the rule stands down. */
+function validateIn(policy: ResourceValidationPolicy, type: string, props: Record<string, unknown>, stack = "dev",
+    config: Record<string, unknown> = {}): string[] | "not applicable" {
     const violations: string[] = [];
     const args = {
-        type, props, urn: urnFor(type, "r"), name: "r", opts: {}, stackTags: new Map(),
-        isType: () => false, asType: () => undefined, getConfig: () => ({}),
+        type, props, urn: urnFor(type, "r", stack), name: "r", opts: {}, stackTags: new Map(),
+        isType: () => false, asType: () => undefined, getConfig: () => config,
         notApplicable: (reason?: string) => { throw new NotApplicable(reason); },
     } as unknown as ResourceValidationArgs;
     const validate = policy.validateResource;
-    for (const v of Array.isArray(validate) ? validate : [validate!]) {
-        void v(args, (message) => violations.push(message));
+    try {
+        for (const v of Array.isArray(validate) ? validate : [validate!]) {
+            void v(args, (message) => violations.push(message));
+        }
+    } catch (e) {
+        if (e instanceof NotApplicable) {
+            return "not applicable";
+        }
+        throw e;
     }
     return violations;
+}
+
+/** Violations only: a rule that stands down reports none. */
+function check(policy: ResourceValidationPolicy, type: string, props: Record<string, unknown>, stack = "dev"): string[] {
+    const result = validateIn(policy, type, props, stack);
+    return result === "not applicable" ? [] : result;
 }
 
 function resource(type: string, name: string, props: Record<string, unknown>, stack = "prod"): PolicyResource {
@@ -149,6 +164,73 @@ describe("policy: prod-replicas-and-disruption-budget (mandatory, production sta
     });
 });
 
+describe("policy: prod-load-balancer-not-open-to-internet (mandatory, production stacks) and load-balancer-not-open-to-internet (advisory, others)", () => {
+    const SERVICE = "kubernetes:core/v1:Service";
+    const svc = (spec: Record<string, unknown> = {}, annotations?: Record<string, string>) =>
+        ({ metadata: { name: "sample-service", annotations }, spec: { type: "LoadBalancer", ports: [{ port: 80 }], ...spec } });
+    const prod = (props: Record<string, unknown>) => validateIn(prodLoadBalancerNotOpen, SERVICE, props, "prod");
+    const HINT = "list the clients in loadBalancer.sourceRanges, make it internal (loadBalancer.scheme internal), " +
+        "or say it is public on purpose with loadBalancer.allowInternet true (annotation eks-nginx/allow-internet: \"true\")";
+
+    const passing: [string, Record<string, unknown>][] = [
+        ["named client CIDRs", svc({ loadBalancerSourceRanges: ["203.0.113.0/24", "2001:db8::/32"] })],
+        ["named CIDRs in the older annotation form", svc({}, { "service.beta.kubernetes.io/load-balancer-source-ranges": "203.0.113.0/24, 198.51.100.0/24" })],
+        ["an internal in-tree load balancer", svc({}, { "service.beta.kubernetes.io/aws-load-balancer-internal": "true" })],
+        ["an internal NLB (legacy internal value 0.0.0.0/0)", svc({}, {
+            "service.beta.kubernetes.io/aws-load-balancer-type": "nlb", "service.beta.kubernetes.io/aws-load-balancer-internal": "0.0.0.0/0" })],
+        ["the explicit opt-in, open to all", svc({}, { "eks-nginx/allow-internet": "true" })],
+        ["the explicit opt-in with 0.0.0.0/0 listed", svc({ loadBalancerSourceRanges: ["0.0.0.0/0"] }, { "eks-nginx/allow-internet": "true" })],
+        ["an AWS Load Balancer Controller NLB without a scheme (internal by default)", svc({}, { "service.beta.kubernetes.io/aws-load-balancer-type": "external" })],
+        ["its loadBalancerClass with scheme internal", svc({ loadBalancerClass: "service.k8s.aws/nlb" }, { "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal" })],
+        ["a NodePort Service", svc({ type: "NodePort" })],
+        ["a ClusterIP Service", svc({ type: "ClusterIP" })],
+    ];
+    for (const [title, props] of passing) {
+        it(`passes ${title}`, () => {
+            assert.deepStrictEqual(prod(props), []);
+        });
+    }
+
+    const violating: [string, Record<string, unknown>, string][] = [
+        ["no source ranges (the tutorial's Service)", svc(), "loadBalancerSourceRanges is unset"],
+        ["an empty source range list", svc({ loadBalancerSourceRanges: [] }), "loadBalancerSourceRanges is unset"],
+        ["0.0.0.0/0 among named CIDRs", svc({ loadBalancerSourceRanges: ["203.0.113.0/24", "0.0.0.0/0"] }), "loadBalancerSourceRanges includes 0.0.0.0/0"],
+        ["::/0", svc({ loadBalancerSourceRanges: ["::/0"] }), "loadBalancerSourceRanges includes ::/0"],
+        ["0.0.0.0/0 in the older annotation form", svc({}, { "service.beta.kubernetes.io/load-balancer-source-ranges": "0.0.0.0/0" }),
+            "loadBalancerSourceRanges includes 0.0.0.0/0"],
+        ["an in-tree NLB marked internal \"false\"", svc({}, {
+            "service.beta.kubernetes.io/aws-load-balancer-type": "nlb", "service.beta.kubernetes.io/aws-load-balancer-internal": "false" }),
+        "loadBalancerSourceRanges is unset"],
+        ["an in-tree load balancer with only the controller's scheme annotation (which the in-tree one ignores)", svc({}, {
+            "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal" }), "loadBalancerSourceRanges is unset"],
+        ["an AWS Load Balancer Controller NLB that is internet-facing", svc({}, {
+            "service.beta.kubernetes.io/aws-load-balancer-type": "external", "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing" }),
+        "loadBalancerSourceRanges is unset"],
+        ["an opt-in with another value than \"true\"", svc({}, { "eks-nginx/allow-internet": "yes" }), "loadBalancerSourceRanges is unset"],
+    ];
+    for (const [title, props, why] of violating) {
+        it(`flags ${title}`, () => {
+            assert.deepStrictEqual(prod(props), [`Service sample-service is an internet-facing load balancer open to every address (${why}); ${HINT}`]);
+        });
+    }
+
+    it("is mandatory on production stacks only, advisory on the others, and follows the prodStacks setting", () => {
+        const open = svc();
+        assert.strictEqual(validateIn(prodLoadBalancerNotOpen, SERVICE, open, "dev"), "not applicable");
+        assert.strictEqual(validateIn(loadBalancerNotOpen, SERVICE, open, "prod"), "not applicable");
+        assert.strictEqual((validateIn(loadBalancerNotOpen, SERVICE, open, "dev") as string[]).length, 1);
+        assert.strictEqual((validateIn(prodLoadBalancerNotOpen, SERVICE, open, "dev", { prodStacks: ["dev"] }) as string[]).length, 1);
+        assert.strictEqual(validateIn(loadBalancerNotOpen, SERVICE, open, "dev", { prodStacks: ["dev"] }), "not applicable");
+        assert.strictEqual(prodLoadBalancerNotOpen.enforcementLevel, "mandatory");
+        assert.strictEqual(loadBalancerNotOpen.enforcementLevel, "advisory");
+    });
+
+    it("leaves other resource types alone", () => {
+        assert.deepStrictEqual(validateIn(prodLoadBalancerNotOpen, "kubernetes:example.com/v1:Gateway", { spec: { type: "LoadBalancer" } }, "prod"), []);
+        assert.deepStrictEqual(validateIn(prodLoadBalancerNotOpen, DEPLOYMENT, deployment(goodContainer), "prod"), []);
+    });
+});
+
 describe("policy: advisory rules", () => {
     it("eks-secrets-encrypted-with-kms: passes a key, flags none", () => {
         assert.deepStrictEqual(check(eksSecretsEncrypted, "eks:index:Cluster", { encryptionConfigKeyArn: "arn:aws:kms:r:1:key/k" }), []);
@@ -166,10 +248,10 @@ describe("policy: advisory rules", () => {
     it("every rule has a level, and the mandatory ones are the five the project promises", () => {
         assert.deepStrictEqual(POLICIES.filter((p) => p.enforcementLevel === "mandatory").map((p) => p.name), [
             "no-ssh-from-internet", "imdsv2-required", "containers-have-limits-and-readiness", "no-latest-or-untagged-images",
-            "prod-replicas-and-disruption-budget",
+            "prod-replicas-and-disruption-budget", "prod-load-balancer-not-open-to-internet",
         ]);
         assert.deepStrictEqual(POLICIES.filter((p) => p.enforcementLevel === "advisory").map((p) => p.name), [
-            "eks-secrets-encrypted-with-kms", "eks-control-plane-logging", "containers-run-as-non-root",
+            "eks-secrets-encrypted-with-kms", "eks-control-plane-logging", "containers-run-as-non-root", "load-balancer-not-open-to-internet",
         ]);
     });
 });
@@ -182,20 +264,29 @@ describe("policy: the program itself is compliant", () => {
             ...p, urn: urns.find((u) => u.endsWith(`${p.type}::${p.name}`)) ?? p.urn,
         }));
     }
-    function mandatoryViolations(): string[] {
+    /** Mandatory resource rules' violations, with the program deployed as the given stack (the rules are stage-aware). */
+    function mandatoryViolations(stack: string): string[] {
         const found: string[] = [];
         for (const r of asPolicyResources()) {
             for (const p of POLICIES.filter((x) => x.enforcementLevel === "mandatory" && "validateResource" in x)) {
-                found.push(...check(p as ResourceValidationPolicy, r.type, r.props).map((m) => `${p.name} ${r.type}: ${m}`));
+                found.push(...check(p as ResourceValidationPolicy, r.type, r.props, stack).map((m) => `${p.name} ${r.type}: ${m}`));
             }
         }
         return found;
     }
 
     for (const stage of ["dev", "staging", "prod"]) {
-        it(`${stage}: no mandatory violation, and the prod rule holds when the stack counts as production`, async () => {
+        it(`${stage}: no mandatory violation, and the prod rules hold when the stack counts as production`, async () => {
             await runProgram(stageConfig(stage));
-            assert.deepStrictEqual(mandatoryViolations(), []);
+            assert.deepStrictEqual(mandatoryViolations(stage), []);
+            // As a production stack, only prod's own Service (an NLB open on purpose) passes.
+            const service = asPolicyResources().find((r) => r.type === "kubernetes:core/v1:Service")!;
+            const asProduction = validateIn(prodLoadBalancerNotOpen, service.type, service.props, "prod");
+            assert.deepStrictEqual(asProduction, stage === "prod" ? [] : [
+                "Service sample-service is an internet-facing load balancer open to every address (loadBalancerSourceRanges is unset); " +
+                "list the clients in loadBalancer.sourceRanges, make it internal (loadBalancer.scheme internal), or say it is public on " +
+                "purpose with loadBalancer.allowInternet true (annotation eks-nginx/allow-internet: \"true\")",
+            ]);
             const prodRule = checkStack(prodReplicasAndPdb, asPolicyResources(), { prodStacks: ["test"] });
             assert.deepStrictEqual(prodRule, stage === "dev" ? [
                 "Deployment sample-deployment runs 1 replica; production needs at least 2",
@@ -208,7 +299,7 @@ describe("policy: the program itself is compliant", () => {
 
     it("local: nginx:latest is the one violation", async () => {
         await runProgram({ ...stageConfig("local"), ...configMap({ kubeconfig: writeTempKubeconfig(), image: "nginx:latest" }) });
-        assert.deepStrictEqual(mandatoryViolations(), [
+        assert.deepStrictEqual(mandatoryViolations("local"), [
             "no-latest-or-untagged-images kubernetes:apps/v1:Deployment: container nginx-container uses image \"nginx:latest\", which is the moving tag latest; pin a version tag or a digest, e.g. nginx:1.28.0",
         ]);
     });

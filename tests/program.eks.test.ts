@@ -9,12 +9,12 @@ describe("EKS stage program (dev, under mocks)", () => {
         out = await runProgram({ ...stageConfig("dev"), ...configMap({ replicas: "3", port: "8080", image: "httpd:2.4", containerPort: "8081" }) });
     });
 
-    it("sends replicas, image and container port to the Deployment", () => {
+    it("sends replicas, image and container port to the Deployment; the container keeps the tutorial's name", () => {
         const d = one("kubernetes:apps/v1:Deployment").inputs;
         assert.strictEqual(d.spec.replicas, 3);
         const [container] = d.spec.template.spec.containers;
         assert.strictEqual(container.image, "httpd:2.4");
-        assert.strictEqual(container.name, "httpd-container");
+        assert.strictEqual(container.name, "nginx-container");
         assert.deepStrictEqual(container.ports, [{ name: "http", containerPort: 8081, protocol: "TCP" }]);
     });
 
@@ -34,10 +34,18 @@ describe("EKS stage program (dev, under mocks)", () => {
         assert.deepStrictEqual(c.resources, { requests: { cpu: "50m", memory: "32Mi" }, limits: { cpu: "250m", memory: "128Mi" } });
     });
 
-    it("exposes the port through a LoadBalancer Service whose targetPort is the containerPort", () => {
+    it("exposes the port through a LoadBalancer Service whose targetPort is the container's named port", () => {
         const s = one("kubernetes:core/v1:Service").inputs;
         assert.strictEqual(s.spec.type, "LoadBalancer");
-        assert.deepStrictEqual(s.spec.ports, [{ name: "http", port: 8080, targetPort: 8081, protocol: "TCP" }]);
+        assert.deepStrictEqual(s.spec.ports, [{ name: "http", port: 8080, targetPort: "http", protocol: "TCP" }]);
+        const [container] = one("kubernetes:apps/v1:Deployment").inputs.spec.template.spec.containers;
+        assert.deepStrictEqual(container.ports.map((p: { name: string }) => p.name), ["http"]);
+    });
+
+    it("drains a terminating pod for 5 s before its server stops, within a grace period of 35 s", () => {
+        const pod = one("kubernetes:apps/v1:Deployment").inputs.spec.template.spec;
+        assert.deepStrictEqual(pod.containers[0].lifecycle, { preStop: { sleep: { seconds: 5 } } });
+        assert.strictEqual(pod.terminationGracePeriodSeconds, 35);
     });
 
     it("selects exactly the Deployment's pod labels with the Service", () => {
@@ -140,6 +148,11 @@ describe("EKS stage program (dev, under mocks)", () => {
         assert.ok(provider.dependencies.some((u) => u.includes("eks:index:Cluster::")), "the provider depends on the cluster");
     });
 
+    it("gives no one but the creator access by default: no access entries", () => {
+        assert.strictEqual(ofType("aws:eks/accessEntry:AccessEntry").length, 0);
+        assert.strictEqual(ofType("aws:eks/accessPolicyAssociation:AccessPolicyAssociation").length, 0);
+    });
+
     it("outputs the kubeconfig as a secret, and only it", () => {
         assert.strictEqual(out.kubeconfig, FAKE_KUBECONFIG);
         assert.deepStrictEqual(Object.entries(out.secret).filter(([, s]) => s).map(([k]) => k), ["kubeconfig"]);
@@ -215,5 +228,79 @@ describe("EKS stage program: secrets encryption off", () => {
         assert.strictEqual(ofType("aws:kms/key:Key").length, 0);
         assert.strictEqual(one("eks:index:Cluster").inputs.encryptionConfigKeyArn, undefined);
         assert.deepStrictEqual(one("eks:index:Cluster").inputs.publicAccessCidrs, ["203.0.113.0/24"]);
+    });
+});
+
+describe("EKS stage program: access for the team (cluster.access)", () => {
+    const ADMINS = "arn:aws:iam::123456789012:role/platform-admins";
+    const WEB = "arn:aws:iam::123456789012:role/teams/web/deployers";
+    const AUDITOR = "arn:aws:iam::210987654321:user/auditor";
+    const OPS = "arn:aws:iam::123456789012:role/ops";
+    const policy = (name: string) => `arn:aws:eks::aws:cluster-access-policy/${name}`;
+    before(async () => {
+        await runProgram({ ...stageConfig("dev"), ...configMap({ cluster: {
+            instanceTypes: ["t2.micro"], desiredSize: 3, minSize: 1, maxSize: 4, tags: { team: "platform" },
+            access: [
+                { principalArn: ADMINS, access: "admin" },
+                { principalArn: WEB, access: "edit", namespaces: ["web", "web-staging"] },
+                { principalArn: AUDITOR, access: "view" },
+                { principalArn: OPS, access: "admin", namespaces: ["ops"] },
+            ],
+        } }) });
+    });
+
+    it("makes one STANDARD access entry per principal on the cluster, named after the principal, under EksCluster", () => {
+        const entries = ofType("aws:eks/accessEntry:AccessEntry");
+        assert.deepStrictEqual(entries.map((e) => e.inputs.principalArn), [ADMINS, WEB, AUDITOR, OPS]);
+        for (const e of entries) {
+            assert.strictEqual(e.inputs.clusterName, "eks-nginx-test-eks-1234567");
+            assert.strictEqual(e.inputs.type, "STANDARD");
+            assert.deepStrictEqual(e.inputs.tags, { team: "platform" });
+        }
+        assert.deepStrictEqual(entries.map((e) => e.name), [
+            "eks-nginx-test-access-123456789012/role/platform-admins",
+            "eks-nginx-test-access-123456789012/role/teams/web/deployers",
+            "eks-nginx-test-access-210987654321/user/auditor",
+            "eks-nginx-test-access-123456789012/role/ops",
+        ]);
+        for (const urn of registeredUrns().filter((u) => u.includes("aws:eks/access"))) {
+            assert.match(urn, /eks-nginx:cluster:EksCluster\$aws:eks\/access/);
+        }
+    });
+
+    it("associates the AWS-managed policy of each level: cluster-admin cluster-wide, namespace admin, edit and view", () => {
+        const associations = ofType("aws:eks/accessPolicyAssociation:AccessPolicyAssociation");
+        assert.deepStrictEqual(associations.map((a) => ({ principal: a.inputs.principalArn, policy: a.inputs.policyArn, scope: a.inputs.accessScope })), [
+            { principal: ADMINS, policy: policy("AmazonEKSClusterAdminPolicy"), scope: { type: "cluster" } },
+            { principal: WEB, policy: policy("AmazonEKSEditPolicy"), scope: { type: "namespace", namespaces: ["web", "web-staging"] } },
+            { principal: AUDITOR, policy: policy("AmazonEKSViewPolicy"), scope: { type: "cluster" } },
+            { principal: OPS, policy: policy("AmazonEKSAdminPolicy"), scope: { type: "namespace", namespaces: ["ops"] } },
+        ]);
+        for (const a of associations) {
+            assert.strictEqual(a.inputs.clusterName, "eks-nginx-test-eks-1234567");
+        }
+    });
+
+    it("makes each association after its entry, and replaces it by deleting it first (one association per principal and policy)", () => {
+        const urns = registeredUrns();
+        for (const a of ofType("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")) {
+            const entry = ofType("aws:eks/accessEntry:AccessEntry").find((e) => e.inputs.principalArn === a.inputs.principalArn)!;
+            assert.ok(a.dependencies.includes(urns.find((u) => u.endsWith(`::${entry.name}`))!), `${a.name} depends on ${entry.name}`);
+            assert.strictEqual(a.deleteBeforeReplace, true, a.name);
+        }
+    });
+
+    it("leaves the cluster's own authentication as it was: API mode, the creator's bootstrap admin access", () => {
+        assert.strictEqual(one("eks:index:Cluster").inputs.authenticationMode, "API");
+        assert.strictEqual(one("eks:index:Cluster").inputs.accessEntries, undefined);
+    });
+
+    it("uses the principal's partition for the policy ARN", async () => {
+        await runProgram({ ...stageConfig("dev"), ...configMap({ cluster: {
+            instanceTypes: ["t2.micro"], desiredSize: 3, minSize: 1, maxSize: 4,
+            access: [{ principalArn: "arn:aws-cn:iam::123456789012:role/admins", access: "view" }],
+        } }) });
+        assert.strictEqual(one("aws:eks/accessPolicyAssociation:AccessPolicyAssociation").inputs.policyArn,
+            "arn:aws-cn:eks::aws:cluster-access-policy/AmazonEKSViewPolicy");
     });
 });

@@ -1,4 +1,5 @@
 import * as assert from "assert";
+import { toolchainValue } from "../toolchain/versions";
 import { asSecret, configMap, providerRef, one, ProgramOutputs, registeredUrns, registrations, runProgram, stageConfig, writeTempKubeconfig } from "./mocks";
 
 const KUBECONFIG = "apiVersion: v1\nkind: Config\ncurrent-context: kind-demo\n";
@@ -30,9 +31,16 @@ describe("local stage program (kubeconfig target, under mocks)", () => {
         }
     });
 
-    it("uses a NodePort Service, which works on any cluster", () => {
+    it("uses the tutorial's LoadBalancer Service and the nginx image built for the embedded cluster", () => {
+        assert.strictEqual(one("kubernetes:core/v1:Service").inputs.spec.type, "LoadBalancer");
+        assert.match(out.url, /^http:\/\/a1b2c3-.*:80$/);
+        assert.strictEqual(one("kubernetes:apps/v1:Deployment").inputs.spec.template.spec.containers[0].image, toolchainValue("NGINX_IMAGE"));
+    });
+
+    it("takes a NodePort Service on clusters without a load balancer", async () => {
+        const o = await runProgram({ ...stageConfig("local"), ...configMap({ kubeconfig: file, serviceType: "NodePort" }) });
         assert.strictEqual(one("kubernetes:core/v1:Service").inputs.spec.type, "NodePort");
-        assert.strictEqual(out.url, "http://<node address>:31080");
+        assert.strictEqual(o.url, "http://<node address>:31080");
     });
 
     it("names the cluster by its context and keeps the kubeconfig secret", () => {

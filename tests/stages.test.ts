@@ -2,7 +2,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
-import { DEFAULTS, parseStackConfig } from "../stacks/config";
+import { DEFAULTS, FLAT_KEYS, parseStackConfig } from "../stacks/config";
 import { ROOT, runProgram, stageConfig, writeTempKubeconfig } from "./mocks";
 
 const STAGES = ["dev", "staging", "prod", "local"];
@@ -43,6 +43,10 @@ describe("stages and the project config schema", () => {
             assert.ok(typeof decl.type === "string", `${key} has a type`);
             assert.ok(typeof decl.description === "string" && decl.description.length > 20, `${key} has a description`);
         }
+    });
+
+    it("declares every key the program reads, and no other", () => {
+        assert.deepStrictEqual(Object.keys(project.config).filter((k) => !k.includes(":")).sort(), [...FLAT_KEYS].sort());
     });
 
     it("states the same defaults in Pulumi.yaml as the code", () => {

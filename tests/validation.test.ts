@@ -24,6 +24,10 @@ const CASES: BadCase[] = [
     { title: "image with an empty tag", set: { image: "nginx:" }, expect: [/image = "nginx:": expected an image reference/] },
     { title: "image with a space", set: { image: "nginx 1.27" }, expect: [/image = "nginx 1\.27": expected an image reference/] },
     { title: "empty image", set: { image: "" }, expect: [/image = "": expected an image reference/] },
+    { title: "container name not a DNS label", set: { containerName: "Nginx_Container" },
+        expect: [/containerName = "Nginx_Container": expected containerName: a DNS label/] },
+    { title: "negative drainSeconds", set: { drainSeconds: "-5" }, expect: [/drainSeconds = -5: expected a number of seconds from 0 to 300/] },
+    { title: "drainSeconds not a number", set: { drainSeconds: "5s" }, expect: [/drainSeconds = "5s": expected a number of seconds from 0 to 300/] },
     { title: "app name not a DNS label", set: { appName: "Sample_App" }, expect: [/appName = "Sample_App": expected appName: a DNS label/] },
     { title: "unknown service type", set: { serviceType: "Ingress" }, expect: [/serviceType = "Ingress": expected one of LoadBalancer, NodePort, ClusterIP/] },
     { title: "maxSurge above 100%", set: { maxSurge: "150%" }, expect: [/maxSurge = "150%": expected an integer ≥ 0 or a percentage from 0% to 100%/] },
@@ -102,9 +106,70 @@ const CASES: BadCase[] = [
         expect: [/cluster\.publicAccessCidrs = \["203\.0\.113\.0\/24"\]: expected unset when endpointPublicAccess is false/] },
     { title: "secretsEncryption not a boolean", set: { cluster: cluster({ secretsEncryption: "on" }) },
         expect: [/cluster\.secretsEncryption = "on": expected true or false/] },
+    // cluster.access: EKS access entries
+    { title: "access principal that is not an ARN", set: { cluster: cluster({ access: [{ principalArn: "alice", access: "view" }] }) },
+        expect: [/cluster\.access\.0\.principalArn = "alice": expected an IAM role or user ARN such as arn:aws:iam::123456789012:role\/platform-admins/] },
+    { title: "access principal with a wildcard", set: { cluster: cluster({ access: [{ principalArn: "arn:aws:iam::123456789012:role/*", access: "admin" }] }) },
+        expect: [/cluster\.access\.0\.principalArn = "arn:aws:iam::123456789012:role\/\*": expected an IAM role or user ARN .*no wildcards/] },
+    { title: "access principal that is an assumed-role session", set: { cluster: cluster({ access: [{
+        principalArn: "arn:aws:sts::123456789012:assumed-role/admins/alice", access: "admin" }] }) },
+        expect: [/cluster\.access\.0\.principalArn = "arn:aws:sts::123456789012:assumed-role\/admins\/alice": expected .*no sts assumed-role sessions/] },
+    { title: "access principal that is an IAM group", set: { cluster: cluster({ access: [{ principalArn: "arn:aws:iam::123456789012:group/devs", access: "edit" }] }) },
+        expect: [/cluster\.access\.0\.principalArn = "arn:aws:iam::123456789012:group\/devs": expected an IAM role or user ARN/] },
+    { title: "access principal with a short account id", set: { cluster: cluster({ access: [{ principalArn: "arn:aws:iam::12345:role/admins", access: "edit" }] }) },
+        expect: [/cluster\.access\.0\.principalArn = "arn:aws:iam::12345:role\/admins": expected an IAM role or user ARN/] },
+    { title: "access entry without a principal", set: { cluster: cluster({ access: [{ access: "view" }] }) },
+        expect: [/cluster\.access\.0\.principalArn = \(unset\): expected an IAM role or user ARN/] },
+    { title: "unknown access level", set: { cluster: cluster({ access: [{ principalArn: "arn:aws:iam::123456789012:role/admins", access: "owner" }] }) },
+        expect: [/cluster\.access\.0\.access = "owner": expected one of admin, edit, view/] },
+    { title: "access entry with an empty namespace list", set: { cluster: cluster({ access: [{
+        principalArn: "arn:aws:iam::123456789012:role/web", access: "edit", namespaces: [] }] }) },
+        expect: [/cluster\.access\.0\.namespaces = \[\]: expected at least one namespace \(leave namespaces unset for the whole cluster\)/] },
+    { title: "access namespace that is not a DNS label", set: { cluster: cluster({ access: [{
+        principalArn: "arn:aws:iam::123456789012:role/web", access: "edit", namespaces: ["web", "Web_Prod"] }] }) },
+        expect: [/cluster\.access\.0\.namespaces\.1 = "Web_Prod": expected namespace: a DNS label/] },
+    { title: "access namespace listed twice", set: { cluster: cluster({ access: [{
+        principalArn: "arn:aws:iam::123456789012:role/web", access: "edit", namespaces: ["web", "web"] }] }) },
+        expect: [/cluster\.access\.0\.namespaces = \["web","web"\]: expected each namespace listed once/] },
+    { title: "the same principal twice (IAM names ignore case)", set: { cluster: cluster({ access: [
+        { principalArn: "arn:aws:iam::123456789012:role/Admins", access: "admin" },
+        { principalArn: "arn:aws:iam::123456789012:role/admins", access: "view", namespaces: ["web"] }] }) },
+        expect: [/cluster\.access\.1\.principalArn = "arn:aws:iam::123456789012:role\/admins": expected a principal listed once \(it is already cluster\.access\.0; EKS allows one access entry per principal\)/] },
+    { title: "access entry setting typo", set: { cluster: cluster({ access: [{
+        principalArn: "arn:aws:iam::123456789012:role/web", access: "edit", namespace: ["web"] }] }) },
+        expect: [/cluster\.access\.0\.namespace = \["web"\]: expected no such setting; known settings here: principalArn, access, namespaces/] },
+    { title: "access that is not a list", set: { cluster: cluster({ access: { principalArn: "arn:aws:iam::123456789012:role/web", access: "edit" } }) },
+        expect: [/cluster\.access = \{.*\}: expected a list of \{principalArn, access, namespaces\} entries/] },
+    // loadBalancer
+    { title: "unknown load balancer type", set: { loadBalancer: { type: "alb" } },
+        expect: [/loadBalancer\.type = "alb": expected one of classic \(AWS's legacy default, a Classic Load Balancer\) or nlb/] },
+    { title: "unknown load balancer scheme", set: { loadBalancer: { scheme: "private" } },
+        expect: [/loadBalancer\.scheme = "private": expected one of internet-facing or internal/] },
+    { title: "source range with host bits", set: { loadBalancer: { sourceRanges: ["203.0.113.7/24"] } },
+        expect: [/loadBalancer\.sourceRanges\.0 = "203\.0\.113\.7\/24": expected a network CIDR such as 203\.0\.113\.0\/24 or 2001:db8::\/32 \(no host bits set\)/] },
+    { title: "source range that is not a CIDR", set: { loadBalancer: { sourceRanges: ["office"] } },
+        expect: [/loadBalancer\.sourceRanges\.0 = "office": expected a network CIDR/] },
+    { title: "source range 0.0.0.0/0", set: { loadBalancer: { sourceRanges: ["203.0.113.0/24", "0.0.0.0/0"] } },
+        expect: [/loadBalancer\.sourceRanges\.1 = "0\.0\.0\.0\/0": expected .*not 0\.0\.0\.0\/0 or ::\/0: to open the load balancer to every address, leave sourceRanges unset and set allowInternet true/] },
+    { title: "source range ::/0", set: { loadBalancer: { sourceRanges: ["::/0"] } },
+        expect: [/loadBalancer\.sourceRanges\.0 = "::\/0": expected .*not 0\.0\.0\.0\/0 or ::\/0/] },
+    { title: "empty source ranges", set: { loadBalancer: { sourceRanges: [] } },
+        expect: [/loadBalancer\.sourceRanges = \[\]: expected at least one CIDR \(leave sourceRanges unset for every address\)/] },
+    { title: "allowInternet not a boolean", set: { loadBalancer: { allowInternet: "yes" } },
+        expect: [/loadBalancer\.allowInternet = "yes": expected true or false/] },
+    { title: "allowInternet on an internal load balancer", set: { loadBalancer: { scheme: "internal", allowInternet: true } },
+        expect: [/loadBalancer\.allowInternet = true: expected unset or false when scheme is internal/] },
+    { title: "allowInternet together with source ranges", set: { loadBalancer: { sourceRanges: ["203.0.113.0/24"], allowInternet: true } },
+        expect: [/loadBalancer\.allowInternet = true: expected unset or false when sourceRanges is set/] },
+    { title: "load balancer setting typo", set: { loadBalancer: { sourceRange: ["203.0.113.0/24"] } },
+        expect: [/loadBalancer\.sourceRange = \["203\.0\.113\.0\/24"\]: expected no such setting; known settings here: type, scheme, sourceRanges, allowInternet/] },
+    { title: "load balancer settings that are not an object", set: { loadBalancer: "nlb" },
+        expect: [/loadBalancer = "nlb": expected an object \{type, scheme, sourceRanges, allowInternet\}/] },
+    { title: "load balancer settings on a NodePort Service", set: { serviceType: "NodePort", loadBalancer: { type: "nlb" } },
+        expect: [/loadBalancer = \{"type":"nlb"\}: expected unset unless serviceType is LoadBalancer \(serviceType is NodePort\)/] },
 ];
 
-describe(`bad config is refused before anything is registered (${CASES.length + 2} cases)`, () => {
+describe(`bad config is refused before anything is registered (${CASES.length + 4} cases)`, () => {
     for (const c of CASES) {
         it(`refuses ${c.title}`, async () => {
             const message = await runProgramExpectingError({ ...stageConfig("dev"), ...configMap(c.set) });
@@ -121,6 +186,17 @@ describe(`bad config is refused before anything is registered (${CASES.length + 
         assert.match(message, /cluster = \{.*\}: expected unset when target is kubeconfig/);
         assert.deepStrictEqual(registrations, []);
     });
+
+    for (const key of ["type", "scheme"]) {
+        it(`refuses loadBalancer.${key} on the kubeconfig target (AWS annotations)`, async () => {
+            const kubeconfig = writeTempKubeconfig();
+            const value = key === "type" ? "nlb" : "internal";
+            const message = await runProgramExpectingError({ ...stageConfig("local"),
+                ...configMap({ kubeconfig, serviceType: "LoadBalancer", loadBalancer: { [key]: value } }) });
+            assert.match(message, new RegExp(`loadBalancer\\.${key} = "${value}": expected unset when target is kubeconfig \\(type and scheme become AWS load balancer annotations, for the eks target only\\)`));
+            assert.deepStrictEqual(registrations, []);
+        });
+    }
 
     it("refuses a kubeconfig file that does not exist", async () => {
         const message = await runProgramExpectingError({ ...stageConfig("local"), ...configMap({ kubeconfig: "/nonexistent/kubeconfig" }) });

@@ -135,3 +135,21 @@ describe("workload: rollout timeout", () => {
         assert.deepStrictEqual([t?.create, t?.update], ["45s", "45s"]);
     });
 });
+
+describe("workload: container name and drain", () => {
+    it("keeps the tutorial's container name across an image swap, and takes another when configured", async () => {
+        await local({ image: "httpd:2.4" });
+        assert.strictEqual(container().name, "nginx-container");
+        await local({ image: "httpd:2.4", containerName: "web" });
+        assert.strictEqual(container().name, "web");
+    });
+
+    it("follows drainSeconds (preStop sleep, grace period 30 s longer); 0 turns the drain off", async () => {
+        await local({ drainSeconds: "20" });
+        assert.deepStrictEqual(container().lifecycle, { preStop: { sleep: { seconds: 20 } } });
+        assert.strictEqual(one("kubernetes:apps/v1:Deployment").inputs.spec.template.spec.terminationGracePeriodSeconds, 50);
+        await local({ drainSeconds: "0" });
+        assert.strictEqual(container().lifecycle, undefined);
+        assert.strictEqual(one("kubernetes:apps/v1:Deployment").inputs.spec.template.spec.terminationGracePeriodSeconds, 30);
+    });
+});

@@ -1,16 +1,26 @@
 #!/usr/bin/env bash
 # npm run toolchain: the Pulumi CLI, its Node.js language host and Kubernetes provider, and an embedded
-# control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok), pinned in
-# toolchain/versions.sh, built from the Go module proxy into .toolchain/bin. Idempotent: built binaries
-# are cached per version in $TOOLCHAIN_CACHE (default ~/.cache/eks-nginx-toolchain), Go's own caches are
-# kept, so a second run or a fresh clone on the same machine takes seconds.
+# cluster: control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok) and
+# worker node (kubelet, kube-proxy; containerd, runc, CNI plugins and iptables from Debian; the pause, nginx
+# and httpd images built from Debian's packages), pinned in toolchain/versions.sh. Go programs are built
+# from the Go module proxy into .toolchain/bin, images into .toolchain/images. Idempotent: built binaries
+# and images are cached per version in $TOOLCHAIN_CACHE (default ~/.cache/eks-nginx-toolchain), Go's own
+# caches are kept, so a second run or a fresh clone on the same machine takes seconds.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/lib.sh"
 source "$here/versions.sh"
 t0=$SECONDS
-"$here/pulumi/build.sh"
-"$here/control-plane/build.sh"
+# step NAME SCRIPT: runs one part, timed; a failure names the part.
+step() {
+    local t=$SECONDS
+    "$2" || die "$1 (toolchain/${2#"$here/"})"
+    log "$1: done in $((SECONDS - t))s"
+}
+step "Pulumi CLI, language host, Kubernetes provider" "$here/pulumi/build.sh"
+step "Kubernetes control plane and node binaries, etcd, kwok" "$here/control-plane/build.sh"
+step "node runtime (Debian packages, pause)" "$here/data-plane/build.sh"
+step "images (pause, nginx, httpd)" "$here/images/build.sh"
 
 log "versions:"
 check() {
@@ -34,6 +44,8 @@ check kube-apiserver "$KUBERNETES_VERSION" --version
 check kube-controller-manager "$KUBERNETES_VERSION" --version
 check kube-scheduler "$KUBERNETES_VERSION" --version
 check kubectl "$KUBERNETES_VERSION" version --client
+check kubelet "$KUBERNETES_VERSION" --version
+check kube-proxy "$KUBERNETES_VERSION" --version
 check etcd "$ETCD_VERSION" --version
 check kwok "$KWOK_VERSION" --version
 log "toolchain ready in $((SECONDS - t0))s: $TOOLCHAIN_BIN"

@@ -46,3 +46,26 @@ go_build() {
     install -m 0755 "$cached" "$TOOLCHAIN_BIN/$name"
     log "$name $version: ready in $((SECONDS - t0))s"
 }
+
+# apt_update_once: refreshes Debian's package lists, at most once per toolchain run.
+apt_update_once() {
+    [ -z "${_apt_updated:-}" ] || return 0
+    log "apt-get update"
+    apt-get update -q >"$TOOLCHAIN_CACHE/apt-update.log" 2>&1 || die "apt-get update (see $TOOLCHAIN_CACHE/apt-update.log)"
+    _apt_updated=1
+}
+
+# deb_installed PACKAGE: the installed version, or nothing.
+deb_installed() { dpkg-query -W -f '${db:Status-Abbrev} ${Version}\n' "$1" 2>/dev/null | awk '$1 == "ii" { print $2 }'; }
+
+# apt_install PACKAGE...: installs the Debian packages that are missing (needs root).
+apt_install() {
+    local missing=() p
+    for p in "$@"; do [ -n "$(deb_installed "$p")" ] || missing+=("$p"); done
+    [ ${#missing[@]} -gt 0 ] || return 0
+    [ "$(id -u)" = 0 ] || die "Debian packages missing: ${missing[*]}; install them as root (apt-get install ${missing[*]})"
+    apt_update_once
+    log "apt-get install ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" \
+        >"$TOOLCHAIN_CACHE/apt-install.log" 2>&1 || die "apt-get install ${missing[*]} (see $TOOLCHAIN_CACHE/apt-install.log)"
+}

@@ -1,0 +1,365 @@
+# The embedded cluster's real worker node (sourced by cluster.sh): containerd + runc, a CNI bridge network,
+# kubelet and kube-proxy, running pods of the images toolchain/images/build.sh made.
+#
+# What it changes on the machine while it runs, and `stop` undoes (start records the state before):
+#   - the bridge eks-nginx0 (node and pod network 198.18.0.0/24, the RFC 2544 benchmarking range, which no
+#     real network routes) and one veth per pod; network namespaces, mounts and cgroups (/eks-nginx) of pods;
+#   - iptables/ip6tables: kube-proxy's KUBE-* chains, kubelet's canary chains, and EKS-NGINX-GUARD-*, which drop
+#     anything between the pod network and any other interface: nothing outside the machine reaches a pod or
+#     the node, and no pod traffic leaves the machine; the nftables tables iptables-nft creates for them;
+#   - kernel settings (see SYSCTLS below), restored to the recorded values;
+#   - paths kubelet, containerd and the CNI plugins use whatever their settings (see HOST_PATHS), removed when
+#     they did not exist before.
+# Every server listens on 127.0.0.1 (kubelet included: the API server reaches it as `localhost`, the node's
+# name); the load balancer's addresses (127.96.x.y) and NodePorts exist only as kube-proxy rules on loopback.
+# shellcheck shell=bash
+
+NODE_NAME=localhost
+BRIDGE=eks-nginx0
+POD_CIDR=198.18.0.0/24
+NODE_IP=198.18.0.1
+CGROUP_ROOT=eks-nginx
+GUARD_CHAIN=EKS-NGINX-GUARD
+# kubelet sets the vm/kernel ones at start, the bridge plugin ip_forward, kube-proxy route_localnet (which
+# the loopback load balancer needs).
+SYSCTLS=(vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops kernel.keys.root_maxkeys
+    kernel.keys.root_maxbytes net.ipv4.ip_forward net.ipv4.conf.all.route_localnet)
+# Written outside the cluster's folder whatever the settings: kubelet's device-plugin folder, container log
+# links, the CNI result cache, containerd's shim sockets, the iptables lock.
+HOST_PATHS=(/var/lib/kubelet /var/log/containers /var/log/pods /var/lib/cni /run/containerd /run/xtables.lock)
+node_dir=$dir/node
+node_components=(containerd kubelet kube-proxy)
+
+# real_node_unavailable: prints why a real node cannot run here (and returns 0), or returns 1 when it can.
+real_node_unavailable() {
+    [ "$(id -u)" = 0 ] || { echo "not root (kubelet, containerd and the pod network need root)"; return 0; }
+    local b
+    for b in kubelet kube-proxy; do
+        [ -x "$bin/$b" ] || { echo "$bin/$b is missing (npm run toolchain builds it)"; return 0; }
+    done
+    for b in containerd containerd-shim-runc-v2 ctr runc iptables-save iptables-restore ip6tables-save ip6tables-restore nft ip curl; do
+        command -v "$b" >/dev/null || { echo "$b is not installed (npm run toolchain installs Debian's package)"; return 0; }
+    done
+    for b in bridge host-local loopback; do
+        [ -x "/usr/lib/cni/$b" ] || { echo "the CNI plugin /usr/lib/cni/$b is missing (Debian's containernetworking-plugins)"; return 0; }
+    done
+    for b in pause nginx httpd; do
+        [ -f "$repo/.toolchain/images/$b.tar" ] || { echo "the $b image is missing (npm run toolchain builds it)"; return 0; }
+    done
+    grep -qw overlay /proc/filesystems || { echo "the kernel has no overlay filesystem"; return 0; }
+    [ -e /proc/self/ns/net ] || { echo "the kernel has no network namespaces"; return 0; }
+    [ -d /proc/sys/net/bridge ] || { echo "the kernel has no bridge netfilter (br_netfilter)"; return 0; }
+    [ -f /sys/fs/cgroup/cgroup.controllers ] || [ -d /sys/fs/cgroup/memory ] || { echo "no cgroup hierarchy under /sys/fs/cgroup"; return 0; }
+    iptables-save -t nat >/dev/null 2>&1 || { echo "iptables does not work here"; return 0; }
+    if ip link show "$BRIDGE" >/dev/null 2>&1; then
+        echo "another embedded node runs on this machine ($(ip -o link show "$BRIDGE" | sed -n 's/.*alias //p'); stop it first)"
+        return 0
+    fi
+    if { iptables-save; ip6tables-save; } 2>/dev/null | grep -qE '^:(KUBE|CNI)-'; then
+        echo "iptables already holds KUBE-/CNI- chains of another Kubernetes node"
+        return 0
+    fi
+    return 1
+}
+
+# record_host_state: what stop restores (kernel settings) and removes (paths that did not exist).
+record_host_state() {
+    mkdir -p "$node_dir/host"
+    local key path
+    for key in "${SYSCTLS[@]}"; do
+        printf '%s=%s\n' "$key" "$(sysctl -n "$key")"
+    done >"$node_dir/host/sysctl"
+    for path in "${HOST_PATHS[@]}"; do
+        [ -e "$path" ] || echo "$path"
+    done >"$node_dir/host/absent-paths"
+    nft list tables >"$node_dir/host/nft-tables"
+}
+
+setup_network() {
+    ip link add "$BRIDGE" type bridge
+    # The bridge carries the folder of the cluster that made it: a second start on this machine names it.
+    ip link set "$BRIDGE" alias "$dir"
+    ip addr add "$NODE_IP/24" dev "$BRIDGE"
+    ip link set "$BRIDGE" up
+    # Only this machine reaches the node's address and the pods; the pods reach nothing beyond the bridge.
+    iptables -w -N "$GUARD_CHAIN-INPUT"
+    iptables -w -A "$GUARD_CHAIN-INPUT" -i lo -j RETURN
+    iptables -w -A "$GUARD_CHAIN-INPUT" -i "$BRIDGE" -j RETURN
+    iptables -w -A "$GUARD_CHAIN-INPUT" -d "$POD_CIDR" -j DROP
+    iptables -w -N "$GUARD_CHAIN-FORWARD"
+    iptables -w -A "$GUARD_CHAIN-FORWARD" -i "$BRIDGE" -o "$BRIDGE" -j RETURN
+    iptables -w -A "$GUARD_CHAIN-FORWARD" -i "$BRIDGE" -j DROP
+    iptables -w -A "$GUARD_CHAIN-FORWARD" -o "$BRIDGE" -j DROP
+    iptables -w -I INPUT -j "$GUARD_CHAIN-INPUT"
+    iptables -w -I FORWARD -j "$GUARD_CHAIN-FORWARD"
+    mkdir -p "$node_dir/cni/net.d" "$node_dir/cni/ipam"
+    cat >"$node_dir/cni/net.d/10-eks-nginx.conflist" <<EOF
+{
+  "cniVersion": "0.4.0",
+  "name": "eks-nginx",
+  "plugins": [
+    {
+      "type": "bridge",
+      "bridge": "$BRIDGE",
+      "isGateway": true,
+      "ipMasq": false,
+      "hairpinMode": true,
+      "ipam": {
+        "type": "host-local",
+        "ranges": [[{ "subnet": "$POD_CIDR", "gateway": "$NODE_IP" }]],
+        "routes": [{ "dst": "0.0.0.0/0" }],
+        "dataDir": "$node_dir/cni/ipam"
+      }
+    }
+  ]
+}
+EOF
+}
+
+setup_cgroups() {
+    local mount
+    for mount in /sys/fs/cgroup/*/; do
+        mkdir -p "$mount$CGROUP_ROOT" 2>/dev/null || continue
+        # cgroup v1 cpuset: a new group has no CPUs or memory nodes until given its parent's.
+        if [ -f "$mount/cpuset.cpus" ]; then
+            cat "$mount/cpuset.cpus" >"$mount$CGROUP_ROOT/cpuset.cpus"
+            cat "$mount/cpuset.mems" >"$mount$CGROUP_ROOT/cpuset.mems"
+        fi
+    done
+}
+
+start_containerd() {
+    local c=$node_dir/containerd
+    mkdir -p "$c"
+    cat >"$c/config.toml" <<EOF
+version = 2
+root = "$c/root"
+state = "$c/state"
+disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs"]
+
+[grpc]
+  address = "$c/containerd.sock"
+
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$c/opt"
+
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "$PAUSE_IMAGE"
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  disable_apparmor = true
+  # The sandbox's bounding set lacks CAP_SYS_RESOURCE here: without this every pod sandbox fails in runc.
+  restrict_oom_score_adj = true
+  netns_mounts_under_state_dir = true
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "$node_dir/cni/net.d"
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        BinaryName = "$(command -v runc)"
+        Root = "$node_dir/runc"
+        SystemdCgroup = false
+EOF
+    launch containerd containerd --config "$c/config.toml"
+    wait_for "containerd" ctr_ok version
+    local image t0=$SECONDS
+    for image in "$repo"/.toolchain/images/*.tar; do
+        ctr_ok -n k8s.io images import "$image" >>"$dir/logs/images.log" 2>&1 || die "importing $image into containerd (see $dir/logs/images.log)"
+    done
+    log "containerd ready, images imported: $(ctr_ok -n k8s.io images list -q | grep -c '^eks-nginx.local/') ($((SECONDS - t0))s)"
+}
+ctr_ok() { ctr --address "$node_dir/containerd/containerd.sock" --timeout 5s "$@" >/dev/null 2>&1; }
+
+start_kubelet() {
+    local k=$node_dir/kubelet pki=$dir/pki
+    mkdir -p "$k/root" "$k/pki" "$node_dir/pod-logs"
+    write_kubeconfig "$k/kubeconfig" kubelet
+    cat >"$k/config.yaml" <<EOF
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+address: 127.0.0.1
+port: $(port_of kubelet)
+readOnlyPort: 0
+healthzBindAddress: 127.0.0.1
+healthzPort: $(port_of kubelet-healthz)
+tlsCertFile: $pki/kubelet-serving.crt
+tlsPrivateKeyFile: $pki/kubelet-serving.key
+authentication:
+  anonymous: {enabled: false}
+  webhook: {enabled: true}
+  x509: {clientCAFile: $pki/ca.crt}
+authorization: {mode: Webhook}
+containerRuntimeEndpoint: unix://$node_dir/containerd/containerd.sock
+cgroupDriver: cgroupfs
+cgroupRoot: /$CGROUP_ROOT
+failSwapOn: false
+podLogsDir: $node_dir/pod-logs
+# A small or busy test disk must not evict pods or delete the imported images (no registry to pull them again).
+evictionHard: {}
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+serializeImagePulls: false
+EOF
+    launch kubelet kubelet --config "$k/config.yaml" --kubeconfig "$k/kubeconfig" --hostname-override "$NODE_NAME" \
+        --node-ip "$NODE_IP" --root-dir "$k/root" --cert-dir "$k/pki"
+}
+
+start_kube_proxy() {
+    local p=$node_dir/kube-proxy
+    mkdir -p "$p"
+    write_kubeconfig "$p/kubeconfig" kube-proxy
+    cat >"$p/config.yaml" <<EOF
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+clientConnection: {kubeconfig: $p/kubeconfig}
+hostnameOverride: $NODE_NAME
+mode: iptables
+clusterCIDR: $POD_CIDR
+healthzBindAddress: 127.0.0.1:$(port_of kube-proxy-healthz)
+metricsBindAddress: 127.0.0.1:$(port_of kube-proxy-metrics)
+# NodePorts answer on loopback only.
+nodePortAddresses: [127.0.0.0/8]
+iptables: {localhostNodePorts: true}
+# Zero: leave the machine's conntrack table settings alone.
+conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
+EOF
+    launch kube-proxy kube-proxy --config "$p/config.yaml"
+}
+
+node_ready() {
+    [ "$(kc get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]
+}
+proxy_ready() { curl -fsS -m 2 "http://127.0.0.1:$(port_of kube-proxy-healthz)/healthz" >/dev/null 2>&1; }
+
+start_node() {
+    local t0=$SECONDS
+    record_host_state
+    setup_cgroups
+    setup_network
+    start_containerd
+    start_kubelet
+    start_kube_proxy
+    wait_for "node $NODE_NAME Ready" node_ready
+    wait_for "kube-proxy's first sync" proxy_ready
+    log "node $NODE_NAME ready: kubelet, kube-proxy, containerd; pods on $POD_CIDR ($((SECONDS - t0))s)"
+}
+
+# ---- stop: every step tolerates what an earlier crash or a half-done start left ----
+
+# cgroup_pids: processes in the node's pod cgroups.
+cgroup_pids() { find /sys/fs/cgroup/*/"$CGROUP_ROOT" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u || true; }
+# node_process_pids: containerd's shims and anything else started with the node's paths.
+node_process_pids() {
+    local p
+    for p in /proc/[0-9]*; do
+        if grep -qF -- "$node_dir/" "$p/cmdline" 2>/dev/null; then echo "${p#/proc/}"; fi
+    done
+}
+
+kill_pods() {
+    local pids
+    for _ in $(seq 1 50); do
+        pids=$(cgroup_pids; node_process_pids)
+        [ -n "$pids" ] || return 0
+        # shellcheck disable=SC2086
+        kill -KILL $pids 2>/dev/null || true
+        sleep 0.2
+    done
+    log "processes still running in the node's cgroups: $(cgroup_pids | tr '\n' ' ')"
+}
+
+unmount_under() {
+    local mounts
+    for _ in 1 2 3; do
+        mounts=$(awk -v d="$1/" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | awk '{ print length, $0 }' | sort -rn | cut -d' ' -f2-)
+        [ -n "$mounts" ] || return 0
+        while read -r m; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; done <<<"$mounts"
+    done
+}
+
+# sweep_chains: removes the jumps into, and the chains of, KUBE-*, CNI-* and EKS-NGINX-* in every table
+# (start refuses a real node while such chains exist, so all of them are this node's).
+sweep_chains() {
+    local family table chains
+    for family in iptables ip6tables; do
+        for table in filter nat mangle raw; do
+            chains=$("$family-save" -t "$table" 2>/dev/null | awk '/^:(KUBE|CNI|EKS-NGINX)-/ { print substr($1, 2) }')
+            [ -n "$chains" ] || continue
+            {
+                echo "*$table"
+                "$family-save" -t "$table" | grep -E -- '-j (KUBE|CNI|EKS-NGINX)-' | grep -vE '^-A (KUBE|CNI|EKS-NGINX)-' | sed 's/^-A /-D /'
+                sed 's/^/-F /' <<<"$chains"
+                sed 's/^/-X /' <<<"$chains"
+                echo COMMIT
+            } | "$family-restore" -w --noflush || log "could not remove every $family $table chain: $(tr '\n' ' ' <<<"$chains")"
+        done
+    done
+}
+
+# remove_new_tables: the nftables tables (iptables-nft's filter, nat, mangle, ...) that did not exist before
+# start and hold no rule any more.
+remove_new_tables() {
+    [ -f "$node_dir/host/nft-tables" ] || return 0
+    local family table
+    while read -r _ family table; do
+        grep -qx "table $family $table" "$node_dir/host/nft-tables" && continue
+        case "$family" in ip) save=iptables-save ;; ip6) save=ip6tables-save ;; *) continue ;; esac
+        if ! "$save" -t "$table" 2>/dev/null | grep -q '^-A '; then
+            nft delete table "$family" "$table" || log "could not remove the nftables table $family $table"
+        fi
+    done < <(nft list tables)
+}
+
+restore_host_state() {
+    local line path
+    if [ -f "$node_dir/host/sysctl" ]; then
+        while IFS= read -r line; do
+            [ "$(sysctl -n "${line%%=*}")" = "${line#*=}" ] || sysctl -q -w "$line" >/dev/null || log "could not restore $line"
+        done <"$node_dir/host/sysctl"
+    fi
+    if [ -f "$node_dir/host/absent-paths" ]; then
+        while IFS= read -r path; do
+            unmount_under "$path"
+            rm -rf "$path"
+        done <"$node_dir/host/absent-paths"
+    fi
+}
+
+# node_left_behind: true when this cluster's node (or what its crash left) is on the machine.
+node_left_behind() {
+    [ -d "$node_dir" ] || [ "$(ip -o link show "$BRIDGE" 2>/dev/null | sed -n 's/.*alias //p')" = "$dir" ]
+}
+
+stop_node() {
+    node_left_behind || return 0
+    [ -f "$node_dir/host/sysctl" ] || log "no record of the kernel settings before start: they are left as they are"
+    local name pid
+    for name in kubelet kube-proxy; do
+        pid=$(pid_of "$name")
+        if alive "$pid"; then kill -TERM "$pid" 2>/dev/null || true; await_exit "$pid" "$name" || true; fi
+    done
+    kill_pods
+    pid=$(pid_of containerd)
+    if alive "$pid"; then kill -TERM "$pid" 2>/dev/null || true; await_exit "$pid" containerd || true; fi
+    kill_pods
+    [ -x "$bin/kube-proxy" ] && "$bin/kube-proxy" --cleanup >"$dir/logs/kube-proxy-cleanup.log" 2>&1 || true
+    unmount_under "$dir"
+    local veth
+    for veth in $(ip -o link show master "$BRIDGE" 2>/dev/null | awk -F': ' '{ print $2 }' | cut -d@ -f1); do
+        ip link del "$veth" 2>/dev/null || true
+    done
+    if [ "$(ip -o link show "$BRIDGE" 2>/dev/null | sed -n 's/.*alias //p')" = "$dir" ]; then
+        ip link del "$BRIDGE"
+    fi
+    sweep_chains
+    remove_new_tables
+    restore_host_state
+    find /sys/fs/cgroup/*/"$CGROUP_ROOT" -depth -type d -exec rmdir {} + 2>/dev/null || true
+    if [ -f "$dir/pids" ]; then
+        awk '$1 !~ /^(containerd|kubelet|kube-proxy)$/' "$dir/pids" >"$dir/pids.new" && mv "$dir/pids.new" "$dir/pids"
+    fi
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The worker node's runtime: containerd, runc, the CNI plugins, iptables and nftables from Debian's packages
+# (installed when missing; the node needs root anyway), and the pod sandbox's pause program, built here.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+source "$here/../lib.sh"
+source "$here/../versions.sh"
+
+apt_install containerd runc containernetworking-plugins iptables nftables
+# at_least PACKAGE MIN: the installed Debian package is MIN or newer (the upstream part of its version).
+at_least() {
+    local have
+    have=$(deb_installed "$1")
+    have=${have#*:}
+    version_at_least "${have%%[~+-]*}" "$2" || die "$1 $have is older than $2"
+    log "$1: $have"
+}
+at_least containerd "$CONTAINERD_MIN_VERSION"
+at_least runc "$RUNC_MIN_VERSION"
+at_least containernetworking-plugins "$CNI_PLUGINS_MIN_VERSION"
+for tool in containerd containerd-shim-runc-v2 ctr runc iptables ip6tables iptables-save nft; do
+    command -v "$tool" >/dev/null || die "$tool is not on PATH after installing its package"
+done
+[ -x /usr/lib/cni/bridge ] && [ -x /usr/lib/cni/host-local ] && [ -x /usr/lib/cni/loopback ] \
+    || die "CNI plugins bridge, host-local and loopback are missing from /usr/lib/cni"
+
+go_build pause "$PAUSE_VERSION" "$here/pause" . -ldflags "-s -w"
