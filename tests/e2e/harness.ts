@@ -134,13 +134,13 @@ export function pulumiStdout(...args: string[]): string {
 }
 
 export function kubectl(...args: string[]): any {
-    const out = execFileSync("kubectl", ["--kubeconfig", kubeconfig, "--request-timeout=10s", ...args, "-o", "json"], { env, encoding: "utf8" });
+    const out = execFileSync("kubectl", ["--kubeconfig", env.KUBECONFIG!, "--request-timeout=10s", ...args, "-o", "json"], { env, encoding: "utf8" });
     return JSON.parse(out);
 }
 
 /** kubectl's plain output (logs, ...). */
 export function kubectlText(...args: string[]): string {
-    return execFileSync("kubectl", ["--kubeconfig", kubeconfig, "--request-timeout=10s", ...args], { env, encoding: "utf8", maxBuffer: 64 << 20 });
+    return execFileSync("kubectl", ["--kubeconfig", env.KUBECONFIG!, "--request-timeout=10s", ...args], { env, encoding: "utf8", maxBuffer: 64 << 20 });
 }
 
 export const deployment = () => kubectl("get", "deployment", "sample-deployment", "-n", "default");

@@ -71,3 +71,12 @@ export function hostChanges(before: HostState, after: HostState = hostState()): 
         ];
     });
 }
+
+/** Listening TCP/UDP sockets of cluster processes whose address is not a loopback one, as `ss` prints them. */
+export function clusterSocketsOffLoopback(): string[] {
+    return lines("ss", ["-H", "-l", "-t", "-u", "-n", "-p"]).filter((l) => {
+        const local = l.trim().split(/\s+/)[4] ?? "";
+        const names = [...l.matchAll(/\("([^"]+)",pid=/g)].map((m) => m[1]);
+        return names.some((n) => CLUSTER_PROCESS.test(n)) && !/^(127\.|\[::1\]|::1)/.test(local);
+    });
+}
