@@ -161,6 +161,10 @@ start() {
         status
         return 0
     fi
+    if resumable "$requested"; then
+        resume
+        return 0
+    fi
     if [ -f "$dir/pids" ] || node_left_behind; then
         log "a previous instance in $dir is not healthy or not of the node kind asked for: stopping it first"
         stop
@@ -188,9 +192,12 @@ start() {
     local i
     for i in "${!names[@]}"; do echo "${names[i]} ${ports[i]}"; done >"$dir/ports"
 
+    gen_pki
+    write_kubeconfig "$dir/kubeconfig" admin
     start_control_plane
     if [ "$chosen" = real ]; then
         echo 1 >"$dir/nodes"
+        record_host_state
         start_node
     else
         echo "$NODES" >"$dir/nodes"
@@ -201,6 +208,40 @@ start() {
     wait_for "the default ServiceAccount" sa_ready
     trap - EXIT
     log "started in $((SECONDS - t0))s: API https://127.0.0.1:$(port_of kube-apiserver), $(node_summary); KUBECONFIG=$dir/kubeconfig"
+}
+
+# resumable REQUESTED: $dir holds a cluster of the kind asked for whose processes are gone (killed, crashed, a
+# reboot), with its data and certificates: it can be restarted as it was.
+resumable() {
+    [ -f "$dir/pids" ] && [ -f "$dir/ports" ] && [ -f "$dir/pki/ca.crt" ] && [ -f "$dir/kubeconfig" ] && [ -d "$dir/etcd/member" ] || return 1
+    [ "$1" = auto ] || [ "$1" = "$(mode)" ] || return 1
+    [ "$(mode)" != real ] || [ -f "$node_dir/host/sysctl" ]
+}
+
+# resume: ends what is left of the crashed instance (the node's pods and network included) and starts every
+# process again on the same data, certificates and ports: the API objects are kept, so the kubelet runs the
+# pods again and the load balancer's addresses answer as before.
+resume() {
+    local t0=$SECONDS name port
+    log "$dir holds a cluster whose processes are not all running: restarting them on the same data"
+    trap '[ "$(mode)" != real ] || reset_node; kill_recorded >/dev/null; log "recovery failed: its processes are stopped, its data is kept (npm run cluster -- stop removes it)"' EXIT
+    [ ! -s "$dir/pids" ] || kill_recorded >/dev/null
+    [ "$(mode)" != real ] || reset_node
+    : >"$dir/pids"
+    while read -r name port; do
+        ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null ||
+            die "port $port ($name) is taken by another process now: npm run cluster -- stop, then start anew"
+    done <"$dir/ports"
+    start_control_plane
+    if [ "$(mode)" = real ]; then
+        local why
+        if why=$(real_node_unavailable); then die "the real node cannot run: $why"; fi
+        start_node
+    fi
+    wait_for "$(cat "$dir/nodes") nodes Ready" nodes_ready
+    wait_for "the default ServiceAccount" sa_ready
+    trap - EXIT
+    log "recovered in $((SECONDS - t0))s: API https://127.0.0.1:$(port_of kube-apiserver), $(node_summary); KUBECONFIG=$dir/kubeconfig"
 }
 
 node_summary() {

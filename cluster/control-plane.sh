@@ -88,11 +88,10 @@ launch_apiserver() {
 api_ready() { [ -f "$dir/kubeconfig" ] && kc get --raw /readyz >/dev/null 2>&1; }
 sa_ready() { kc get serviceaccount default -n default -o name >/dev/null 2>&1; }
 
-# start_control_plane: PKI, etcd, kube-apiserver (waits until ready), controller-manager, scheduler, kwok.
+# start_control_plane: etcd, kube-apiserver (waits until ready), controller-manager, scheduler, kwok, with the
+# certificates and data in $dir (new, or kept from before a crash).
 start_control_plane() {
     local t0=$SECONDS
-    gen_pki
-    write_kubeconfig "$dir/kubeconfig" admin
     local pki=$dir/pki kubeconfig=$dir/kubeconfig
 
     launch etcd etcd --name embedded --data-dir "$dir/etcd" --unsafe-no-fsync \

@@ -52,7 +52,9 @@ real_node_unavailable() {
     [ -f /sys/fs/cgroup/cgroup.controllers ] || [ -d /sys/fs/cgroup/memory ] || { echo "no cgroup hierarchy under /sys/fs/cgroup"; return 0; }
     iptables-save -t nat >/dev/null 2>&1 || { echo "iptables does not work here"; return 0; }
     if ip link show "$BRIDGE" >/dev/null 2>&1; then
-        echo "another embedded node runs on this machine ($(ip -o link show "$BRIDGE" | sed -n 's/.*alias //p'); stop it first)"
+        local other
+        other=$(ip -o link show "$BRIDGE" | sed -n 's/.*alias //p')
+        echo "the node of another embedded cluster is on this machine (its folder: ${other:-unknown}); stop it first: CLUSTER_DIR=${other:-<folder>} npm run cluster -- stop"
         return 0
     fi
     if { iptables-save; ip6tables-save; } 2>/dev/null | grep -qE '^:(KUBE|CNI)-'; then
@@ -170,9 +172,10 @@ EOF
     for image in "$repo"/.toolchain/images/*.tar; do
         ctr_ok -n k8s.io images import "$image" >>"$dir/logs/images.log" 2>&1 || die "importing $image into containerd (see $dir/logs/images.log)"
     done
-    log "containerd ready, images imported: $(ctr_ok -n k8s.io images list -q | grep -c '^eks-nginx.local/') ($((SECONDS - t0))s)"
+    log "containerd ready with $(ctr_cmd -n k8s.io images list -q | grep -c '^eks-nginx.local/') images ($((SECONDS - t0))s)"
 }
-ctr_ok() { ctr --address "$node_dir/containerd/containerd.sock" --timeout 5s "$@" >/dev/null 2>&1; }
+ctr_cmd() { ctr --address "$node_dir/containerd/containerd.sock" --timeout 5s "$@"; }
+ctr_ok() { ctr_cmd "$@" >/dev/null 2>&1; }
 
 start_kubelet() {
     local k=$node_dir/kubelet pki=$dir/pki
@@ -235,9 +238,9 @@ node_ready() {
 }
 proxy_ready() { curl -fsS -m 2 "http://127.0.0.1:$(port_of kube-proxy-healthz)/healthz" >/dev/null 2>&1; }
 
+# start_node: the node on a machine as record_host_state found it (a new start), or as reset_node left it.
 start_node() {
     local t0=$SECONDS
-    record_host_state
     setup_cgroups
     setup_network
     start_containerd
@@ -334,9 +337,9 @@ node_left_behind() {
     [ -d "$node_dir" ] || [ "$(ip -o link show "$BRIDGE" 2>/dev/null | sed -n 's/.*alias //p')" = "$dir" ]
 }
 
-stop_node() {
-    node_left_behind || return 0
-    [ -f "$node_dir/host/sysctl" ] || log "no record of the kernel settings before start: they are left as they are"
+# reset_node: ends every process of the node and removes what they made: pods, mounts, veths, the bridge,
+# iptables chains, cgroups, and the runtime's state (containers, pod IPs); kernel settings and host paths stay.
+reset_node() {
     local name pid
     for name in kubelet kube-proxy; do
         pid=$(pid_of "$name")
@@ -356,10 +359,18 @@ stop_node() {
         ip link del "$BRIDGE"
     fi
     sweep_chains
-    remove_new_tables
-    restore_host_state
     find /sys/fs/cgroup/*/"$CGROUP_ROOT" -depth -type d -exec rmdir {} + 2>/dev/null || true
+    rm -rf "$node_dir/containerd" "$node_dir/runc" "$node_dir/kubelet/root" "$node_dir/cni/ipam" "$node_dir/pod-logs"
     if [ -f "$dir/pids" ]; then
         awk '$1 !~ /^(containerd|kubelet|kube-proxy)$/' "$dir/pids" >"$dir/pids.new" && mv "$dir/pids.new" "$dir/pids"
     fi
+}
+
+# stop_node: reset_node, then the machine as it was before start (nftables tables, kernel settings, paths).
+stop_node() {
+    node_left_behind || return 0
+    [ -f "$node_dir/host/sysctl" ] || log "no record of the kernel settings before start: they are left as they are"
+    reset_node
+    remove_new_tables
+    restore_host_state
 }

@@ -2,6 +2,8 @@
 # Runs the app's `local` stack without AWS:  npm run local -- up|preview|refresh|destroy [pulumi flags]
 # The cluster: $KUBECONFIG if set, else the stack's `kubeconfig` config, else the embedded cluster
 # (started here, and stopped again after `destroy`). State and secrets: see scripts/pulumi-env.sh.
+# Any other pulumi command runs on the same stack and environment: npm run local -- config set replicas 3,
+# npm run --silent local -- stack output url.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
@@ -9,12 +11,14 @@ source scripts/pulumi-env.sh
 command -v pulumi >/dev/null || { echo "[local] no pulumi CLI: run npm run toolchain, or install Pulumi" >&2; exit 1; }
 
 action="${1:-}"
-case "$action" in
-    up | preview | refresh | destroy) shift ;;
-    *) echo "usage: npm run local -- up|preview|refresh|destroy [pulumi flags]" >&2; exit 2 ;;
-esac
+[ -n "$action" ] || { echo "usage: npm run local -- up|preview|refresh|destroy [pulumi flags], or any pulumi command" >&2; exit 2; }
+shift
 
 pulumi stack select local --create --secrets-provider passphrase >/dev/null
+case "$action" in
+    up | preview | refresh | destroy) ;;
+    *) exec pulumi "$action" "$@" ;;
+esac
 
 embedded=false
 if [ -z "${KUBECONFIG:-}" ] && [ -z "$(pulumi config get kubeconfig 2>/dev/null || true)" ]; then

@@ -1,8 +1,8 @@
 /**
  * Production hardening on the embedded cluster with the real engine (issue: policy, teardown, faults,
  * bad input, secrets): disruption budget, autoscaler ownership, container hardening, the policy pack, bad
- * input through the CLI, a rollout that never becomes ready, `pulumi up` killed mid-rollout, kube-apiserver
- * restarted during an `up`, no plaintext secret in the state, teardown order, destroy with the cluster gone.
+ * input through the CLI, `pulumi up` killed mid-rollout, kube-apiserver restarted during an `up`, no plaintext
+ * secret in the state, teardown order, destroy with the cluster gone.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -12,9 +12,7 @@ import {
     tail, watch, work,
 } from "./harness";
 
-const STEPS = 10;
-const NEVER_READY = "registry.invalid/never-ready:1";
-const ROLLOUT_TIMEOUT = 30;
+const STEPS = 9;
 
 /** The app's ReplicaSets that want pods, as `name=image`. */
 function activeReplicaSets(): string[] {
@@ -33,7 +31,10 @@ function fingerprint(): string {
     return `generation ${d.metadata.generation}, replicas ${d.spec.replicas}, image ${d.spec.template.spec.containers[0].image}`;
 }
 
-run("e2e hardening", STEPS, async () => {
+// kwok's three fake nodes in three zones: spreading over nodes and what the control plane does need no real
+// pods. The cases that prove more with real pods (a failing readiness probe, a missing image) are in
+// node-faults.ts.
+run("e2e hardening", STEPS, "kwok", async () => {
     await step("H1. replicas 3: PodDisruptionBudget, hardened containers, spread over nodes", () => {
         mustSucceed(pulumi(["config", "set", "replicas", "3"]));
         mustSucceed(pulumi(["up", "--yes"]));
@@ -116,26 +117,7 @@ run("e2e hardening", STEPS, async () => {
         noChanges();
     });
 
-    await step(`H5. fault: rollout to an image that never becomes ready fails within rolloutTimeout ${ROLLOUT_TIMEOUT}s, old pods keep serving; a good image recovers`, async () => {
-        mustSucceed(pulumi(["config", "set", "rolloutTimeout", String(ROLLOUT_TIMEOUT)]));
-        mustSucceed(pulumi(["config", "set", "image", NEVER_READY]));
-        const watcher = watch(() => deployment().status.availableReplicas ?? 0);
-        const r = await pulumiAsync(["up", "--yes"]).done;
-        const seen = await watcher.stop();
-        check("pulumi up fails", r.code !== 0, `exit ${r.code} after ${r.seconds.toFixed(1)} s`);
-        check(`within the timeout (+60 s for start-up)`, r.seconds < ROLLOUT_TIMEOUT + 60, `${r.seconds.toFixed(1)} s`);
-        const why = r.output.split("\n").filter((l) => /unready|not attained|timed out|Minimum number/i.test(l)).map((l) => l.trim());
-        check("the message says why", why.length > 0, why.slice(0, 3).join(" | ") || tail(r.output, 15));
-        check(`3 pods available throughout (${seen.length} samples)`, seen.length > 0 && Math.min(...seen) >= 3, `min ${Math.min(...seen)}`);
-        mustSucceed(pulumi(["config", "rm", "image"]));
-        mustSucceed(pulumi(["up", "--yes"]));
-        const rs = activeReplicaSets();
-        check("recovered: 3 Ready pods on the good image, one active ReplicaSet", readyPods().length === 3 && rs.length === 1 &&
-            !rs[0].includes("never-ready"), rs);
-        noChanges();
-    });
-
-    await step("H6. fault: pulumi up killed with SIGKILL mid-rollout; pulumi cancel, refresh, up converge", async () => {
+    await step("H5. fault: pulumi up killed with SIGKILL mid-rollout; pulumi cancel, refresh, up converge", async () => {
         mustSucceed(pulumi(["config", "set", "image", "httpd:2.4"]));
         let killedAt = "";
         let killedTree = 0;
@@ -176,7 +158,7 @@ run("e2e hardening", STEPS, async () => {
         noChanges();
     });
 
-    await step("H7. fault: kube-apiserver restarted during an up; the run fails or retries, the next up converges", async () => {
+    await step("H6. fault: kube-apiserver restarted during an up; the run fails or retries, the next up converges", async () => {
         mustSucceed(pulumi(["config", "set", "replicas", "4"]));
         let restarted = false;
         const during = pulumiAsync(["up", "--yes"], (soFar) => {
@@ -196,7 +178,7 @@ run("e2e hardening", STEPS, async () => {
         noChanges();
     });
 
-    await step("H8. secrets: no plaintext secret in the state file or the stack config", () => {
+    await step("H7. secrets: no plaintext secret in the state file or the stack config", () => {
         const probe = `probe-${Date.now().toString(36)}-secret`;
         mustSucceed(pulumi(["config", "set", "--secret", "e2e:probe", probe]));
         const stateFile = path.join(stateDir, ".pulumi", "stacks", "eks-nginx", "local.json");
@@ -215,7 +197,7 @@ run("e2e hardening", STEPS, async () => {
         mustSucceed(pulumi(["config", "rm", "e2e:probe"]));
     });
 
-    await step("H9. teardown order: the Service (and its load balancer, via the finalizer) is gone before the cluster's provider", async () => {
+    await step("H8. teardown order: the Service (and its load balancer, via the finalizer) is gone before the cluster's provider", async () => {
         const events = path.join(work, "destroy-events.jsonl");
         const states: string[] = [];
         const terminatingAt: number[] = [];
@@ -266,7 +248,7 @@ run("e2e hardening", STEPS, async () => {
         check("nothing of the app left", appObjects().length === 0 && stackResources().length === 0, appObjects());
     });
 
-    await step("H10. destroy with the cluster gone: plain destroy says what to do; with PULUMI_K8S_DELETE_UNREACHABLE it succeeds", async () => {
+    await step("H9. destroy with the cluster gone: plain destroy says what to do; with PULUMI_K8S_DELETE_UNREACHABLE it succeeds", async () => {
         mustSucceed(pulumi(["up", "--yes"]));
         const before = stackResources().length;
         cluster("stop");

@@ -10,6 +10,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ensureBuilt } from "../../scripts/build";
+import { hostState, HostState } from "./hostState";
 
 export const repo = path.resolve(__dirname, "..", "..");
 export const work = fs.mkdtempSync(path.join(os.tmpdir(), "eks-nginx-e2e-"));
@@ -134,8 +135,13 @@ export function pulumiStdout(...args: string[]): string {
 }
 
 export function kubectl(...args: string[]): any {
-    const out = execFileSync("kubectl", ["--kubeconfig", kubeconfig, "--request-timeout=10s", ...args, "-o", "json"], { env, encoding: "utf8" });
+    const out = execFileSync("kubectl", ["--kubeconfig", env.KUBECONFIG!, "--request-timeout=10s", ...args, "-o", "json"], { env, encoding: "utf8" });
     return JSON.parse(out);
+}
+
+/** kubectl's plain output (logs, ...). */
+export function kubectlText(...args: string[]): string {
+    return execFileSync("kubectl", ["--kubeconfig", env.KUBECONFIG!, "--request-timeout=10s", ...args], { env, encoding: "utf8", maxBuffer: 64 << 20 });
 }
 
 export const deployment = () => kubectl("get", "deployment", "sample-deployment", "-n", "default");
@@ -244,16 +250,29 @@ export function watch(sample: () => number): { stop: () => Promise<number[]> } {
     return { stop: async () => { watching = false; await loop; return seen; } };
 }
 
-/** Sets up the project copy, cluster and `local` stack; `body` runs the steps; reports and cleans up. */
-export function run(name: string, expectedSteps: number, body: () => Promise<void>): void {
+let machineBefore: HostState | undefined;
+/** The machine as it was before the suite's real node started (kernel settings, links, iptables, mounts, ...). */
+export function hostBefore(): HostState {
+    if (!machineBefore) {
+        throw new Error("no host state recorded: the suite runs on kwok nodes");
+    }
+    return machineBefore;
+}
+
+/**
+ * Sets up the project copy, a cluster with a real node (pods run, the load balancer answers on loopback) or
+ * kwok's three fake nodes in three zones, and the `local` stack; `body` runs the steps; reports and cleans up.
+ */
+export function run(name: string, expectedSteps: number, node: "real" | "kwok", body: () => Promise<void>): void {
     const t0 = Date.now();
-    console.log(`${name}: project copy and state in ${work}`);
+    console.log(`${name}: ${node === "real" ? "a real node" : "kwok's fake nodes"}; project copy and state in ${work}`);
     (async () => {
         copyProject();
-        cluster("start");
+        if (node === "real") {
+            machineBefore = hostState();
+        }
+        cluster("start", "--node", node);
         mustSucceed(pulumi(["stack", "init", "local", "--secrets-provider", "passphrase"]));
-        // The embedded cluster has a load balancer stand-in, so the tutorial's LoadBalancer Service works here.
-        mustSucceed(pulumi(["config", "set", "serviceType", "LoadBalancer"]));
         await body();
         console.log(`\nwall times:\n  ${timings.join("\n  ")}\n  whole ${name}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     })()
@@ -262,8 +281,8 @@ export function run(name: string, expectedSteps: number, body: () => Promise<voi
             console.log(`FAIL setup: ${(e as Error).message}`);
         })
         .finally(() => {
-            // Whatever happened, leave no cluster process behind.
-            if (allClusterPids().some(isRunning)) {
+            // Whatever happened, leave no cluster process, and nothing a real node changed, behind.
+            if (allClusterPids().some(isRunning) || fs.existsSync(clusterDir)) {
                 try {
                     cluster("stop");
                 } catch {

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# npm run test:e2e [scenario|hardening]: the tutorial's scenario, then the production-hardening suite
-# (policy, faults, bad input, secrets, teardown), with the real Pulumi CLI on the embedded control plane.
-# Each suite makes its own project copy and cluster. Needs the toolchain (npm run toolchain) and node_modules.
+# npm run test:e2e [scenario|node-faults|hardening ...]: the tutorial's scenario checked over HTTP and the
+# faults real pods make real, on the embedded cluster's real node, then the production-hardening suite (policy,
+# faults, bad input, secrets, teardown) on kwok's fake nodes, all with the real Pulumi CLI. Each suite makes its
+# own project copy and cluster. Needs the toolchain (npm run toolchain), node_modules and root (the real node).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$repo"
 source scripts/pulumi-env.sh
-for b in pulumi pulumi-language-nodejs pulumi-resource-kubernetes kubectl kube-apiserver kwok etcd; do
+for b in pulumi pulumi-language-nodejs pulumi-resource-kubernetes kubectl kube-apiserver kwok etcd kubelet kube-proxy; do
     [ -x ".toolchain/bin/$b" ] || { echo "[e2e] .toolchain/bin/$b missing: run npm run toolchain" >&2; exit 1; }
 done
-suites=("${@:-scenario hardening}")
+suites=("${@:-scenario node-faults hardening}")
 # shellcheck disable=SC2206
 suites=(${suites[*]})
 failed=()

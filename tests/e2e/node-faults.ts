@@ -1,0 +1,162 @@
+/**
+ * Faults that real pods make real, on the embedded cluster's real node, with HTTP traffic through the load
+ * balancer: load-balancer source ranges that leave this machine out, a readiness probe that really fails, an
+ * image that is not there (the pull fails), and every cluster process killed with SIGKILL. Each failed rollout must fail `pulumi up` within rolloutTimeout
+ * with the provider's reason while the old pods keep serving; the killed cluster must come back on `start`.
+ */
+import * as fs from "fs";
+import { toolchainValue } from "../../toolchain/versions";
+import {
+    allClusterPids, APP, check, cluster, clusterDir, hostBefore, kubectl, log, mustSucceed, pulumi, pulumiAsync, pulumiStdout,
+    readyPods, run, step, stillRunning, tail,
+} from "./harness";
+import { hostChanges } from "./hostState";
+import { get, pageOf, startTraffic, TrafficReport } from "./http";
+
+const NGINX = toolchainValue("NGINX_IMAGE");
+const MISSING = "eks-nginx.local/nginx-debian:0.0.0-missing";
+const ROLLOUT_TIMEOUT = 30;
+let url = "";
+
+/** The app's ReplicaSets that want pods, as `name=image`. */
+function activeReplicaSets(): string[] {
+    return kubectl("get", "replicasets", "-n", "default", "-l", `app=${APP}`).items
+        .filter((r: any) => r.spec.replicas > 0).map((r: any) => `${r.metadata.name}=${r.spec.template.spec.containers[0].image}`);
+}
+
+function reportTraffic(report: TrafficReport, only: "nginx"): void {
+    log(`traffic: ${report.sent} requests in ${report.seconds.toFixed(1)} s; answers: ${report.pages.join(", ")}`);
+    check(`${report.sent} requests, ${report.failed} failed, all answered by the old pods (${only})`, report.failed === 0 &&
+        report.sent >= 10 * (report.seconds - 1) && report.pages.every((p) => p.startsWith(only)), report.failures.join("; ") || report.pages.join(", "));
+}
+
+/** A rollout that cannot become ready: `pulumi up` fails in time, says why, and the old pods serve throughout. */
+async function failingRollout(set: string[], why: RegExp, podReason: (pod: any) => string): Promise<void> {
+    const before = activeReplicaSets();
+    const traffic = startTraffic(url, 10);
+    mustSucceed(pulumi(["config", "set", ...set]));
+    const r = await pulumiAsync(["up", "--yes"]).done;
+    const report = await traffic.stop();
+    check("pulumi up fails", r.code !== 0, `exit ${r.code} after ${r.seconds.toFixed(1)} s`);
+    check(`within rolloutTimeout ${ROLLOUT_TIMEOUT} s (+60 s for start-up)`, r.seconds < ROLLOUT_TIMEOUT + 60, `${r.seconds.toFixed(1)} s`);
+    const reasons = r.output.split("\n").filter((l) => why.test(l)).map((l) => l.trim());
+    check("the provider's reason is in the output", reasons.length > 0, reasons[0] ?? tail(r.output, 15));
+    const stuck = kubectl("get", "pods", "-n", "default", "-l", `app=${APP}`).items.filter((p: any) =>
+        !(p.status.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True"));
+    check("the new pod is not Ready, for the real reason", stuck.length > 0 && stuck.every((p: any) => why.test(podReason(p))),
+        stuck.map((p: any) => `${p.metadata.name}: ${podReason(p)}`));
+    check("the old pods keep serving: 2 Ready on the old ReplicaSet", readyPods().length === 2 && activeReplicaSets().some((rs) => before.includes(rs)),
+        `${readyPods().length} Ready; active ${activeReplicaSets().join(", ")}`);
+    reportTraffic(report, "nginx");
+}
+
+async function recover(set: string[]): Promise<void> {
+    mustSucceed(pulumi(["config", ...set]));
+    mustSucceed(pulumi(["up", "--yes"]));
+    const rs = activeReplicaSets();
+    check(`recovered: 2 Ready pods, one active ReplicaSet on ${NGINX}`, readyPods().length === 2 && rs.length === 1 && rs[0].endsWith(`=${NGINX}`), rs);
+}
+
+/** Events of a pod, newest last, as "Reason: message". */
+function podEvents(pod: any): string {
+    return kubectl("get", "events", "-n", "default", "--field-selector", `involvedObject.name=${pod.metadata.name}`).items
+        .map((e: any) => `${e.reason}: ${e.message}`).join(" | ");
+}
+
+/** Every process of the cluster: its components and containerd's shims (their command lines name the cluster's
+ * folder) and the pods' processes (in the node's cgroups). */
+function everyClusterProcess(): number[] {
+    const byCommand = fs.readdirSync("/proc").filter((e) => /^\d+$/.test(e)).filter((pid) => {
+        try {
+            return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(`${clusterDir}/`);
+        } catch {
+            return false;
+        }
+    }).map(Number);
+    const procs = fs.readFileSync("/proc/self/mountinfo", "utf8").includes("/sys/fs/cgroup/pids")
+        ? fs.readdirSync("/sys/fs/cgroup/pids/eks-nginx", { recursive: true }).map(String).filter((f) => f.endsWith("cgroup.procs"))
+            .flatMap((f) => fs.readFileSync(`/sys/fs/cgroup/pids/eks-nginx/${f}`, "utf8").split("\n").filter(Boolean).map(Number))
+        : [];
+    return [...new Set([...byCommand, ...procs])].filter((pid) => pid !== process.pid);
+}
+
+run("e2e node faults", 6, "real", async () => {
+    await step("F1. pulumi up with 2 replicas and rolloutTimeout 30: nginx serves on the url", async () => {
+        mustSucceed(pulumi(["config", "set", "replicas", "2"]));
+        mustSucceed(pulumi(["config", "set", "rolloutTimeout", String(ROLLOUT_TIMEOUT)]));
+        mustSucceed(pulumi(["up", "--yes"]));
+        url = pulumiStdout("stack", "output", "url");
+        const answer = await get(url);
+        check("GET url → nginx's page", pageOf(answer) === "nginx", `${url}: ${answer.status || answer.error}`);
+    });
+
+    await step("F2. loadBalancer.sourceRanges: a client outside the ranges gets no answer, one inside does", async () => {
+        mustSucceed(pulumi(["config", "set", "--path", "loadBalancer.sourceRanges[0]", "10.0.0.0/8"]));
+        mustSucceed(pulumi(["up", "--yes"]));
+        const outside = await get(url, 2000);
+        check("sourceRanges [10.0.0.0/8]: this machine's request (from 127.0.0.1) is dropped", pageOf(outside) === "other",
+            outside.error ?? `HTTP ${outside.status}`);
+        mustSucceed(pulumi(["config", "set", "--path", "loadBalancer.sourceRanges[0]", "127.0.0.0/8"]));
+        mustSucceed(pulumi(["up", "--yes"]));
+        const inside = await get(url, 2000);
+        check("sourceRanges [127.0.0.0/8]: nginx's page", pageOf(inside) === "nginx", inside.error ?? `HTTP ${inside.status}`);
+        mustSucceed(pulumi(["config", "rm", "loadBalancer"]));
+        mustSucceed(pulumi(["up", "--yes"]));
+    });
+
+    await step("F3. a readiness probe that really fails (containerPort 8080, nginx listens on 80): up fails in time, old pods serve", async () => {
+        await failingRollout(["containerPort", "8080"], /unready|Readiness probe failed|not attained/i,
+            (pod) => `${pod.status.conditions?.find((c: any) => c.type === "Ready")?.message ?? ""} ${podEvents(pod)}`);
+        await recover(["rm", "containerPort"]);
+    });
+
+    await step("F4. an image that is not there: the pull fails, up fails in time with the reason, old pods serve", async () => {
+        await failingRollout(["image", MISSING], /ErrImagePull|ImagePullBackOff|pull/i,
+            (pod) => pod.status.containerStatuses?.[0]?.state?.waiting?.reason ?? JSON.stringify(pod.status.containerStatuses?.[0]?.state));
+        await recover(["set", "image", NGINX]);
+    });
+
+    await step("F5. every cluster process killed with SIGKILL: start brings the cluster, its pods and the url back", async () => {
+        const victims = everyClusterProcess();
+        for (const pid of victims) {
+            try {
+                process.kill(pid, "SIGKILL");
+            } catch {
+                /* gone already */
+            }
+        }
+        const left = await stillRunning(victims, 5);
+        const down = await get(url, 1000);
+        check(`killed ${victims.length} processes (components, shims, pods); the url does not answer`, left.length === 0 && pageOf(down) === "other",
+            `running: ${left.join(",") || "none"}; url: ${down.error ?? down.status}`);
+        const t0 = Date.now();
+        cluster("start");
+        // Ready again with containers started after the crash: right after the restart the API still shows the old status.
+        const rerun = () => readyPods().filter((p) => Date.parse(p.status.containerStatuses?.[0]?.state?.running?.startedAt ?? "") >= t0 - 1000);
+        while (rerun().length < 2 && Date.now() - t0 < 90_000) {
+            await new Promise((r) => setTimeout(r, 500));
+        }
+        check("the kubelet runs the 2 pods again, Ready", rerun().length === 2, `${rerun().length} after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+        let answer = await get(url, 1000);
+        while (pageOf(answer) !== "nginx" && Date.now() - t0 < 90_000) {
+            await new Promise((r) => setTimeout(r, 500));
+            answer = await get(url, 1000);
+        }
+        check("the url answers nginx's page again", pageOf(answer) === "nginx", `after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+        const r = pulumi(["preview", "--expect-no-changes"]);
+        check("pulumi preview --expect-no-changes: the stack matches the recovered cluster", r.code === 0, r.code === 0 ? "no changes" : tail(r.output, 12));
+    });
+
+    await step("F6. pulumi destroy, cluster stop: nothing left, the machine as before start", async () => {
+        mustSucceed(pulumi(["destroy", "--yes"]));
+        const answer = await get(url);
+        check("the url refuses the connection", answer.error === "ECONNREFUSED", answer.error ?? `HTTP ${answer.status}`);
+        cluster("stop");
+        const pids = allClusterPids();
+        const running = await stillRunning(pids);
+        check("every cluster process ended, both starts' (8 each)", running.length === 0 && pids.length === 16,
+            `${pids.length} recorded, running now: ${running.join(",") || "none"}`);
+        const changes = hostChanges(hostBefore());
+        check("the machine as before start", changes.length === 0, changes.length ? changes.slice(0, 20).join("\n      ") : "no difference");
+    });
+});
