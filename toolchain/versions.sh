@@ -1,6 +1,6 @@
 # Pinned versions of everything the toolchain builds (sourced). Keep in step with package.json.
 # shellcheck shell=bash
-PULUMI_VERSION=3.274.1                 # CLI; npm @pulumi/pulumi is 3.270.0, the newest the registry has
+PULUMI_VERSION=3.260.0                 # = npm @pulumi/pulumi
 PULUMI_LANGUAGE_NODEJS_VERSION=3.68.0  # newest sdk/v3 on the proxy that carries the language host
 PULUMI_LANGUAGE_NODEJS_BUILD="$PULUMI_LANGUAGE_NODEJS_VERSION-typescript-option"  # patched: toolchain/pulumi/build.sh
 KUBERNETES_PROVIDER_VERSION=4.25.0     # = npm @pulumi/kubernetes
