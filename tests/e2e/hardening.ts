@@ -114,7 +114,9 @@ run("e2e hardening", STEPS, "kwok", async () => {
             /index\.ts\(\d+,\d+\): error TS2322: Type 'string' is not assignable to type 'number'/.test(typeError.output), tsLine.trim());
         fs.writeFileSync(source, good);
         check("cluster unchanged", fingerprint() === before, fingerprint());
-        noChanges();
+        const fixed = pulumi(["preview"]);
+        check("source fixed: the next preview rebuilds and runs", fixed.code === 0 && /\[build\] built in/.test(fixed.output),
+            fixed.code === 0 ? "exit 0" : tail(fixed.output, 10));
     });
 
     await step("H5. fault: pulumi up killed with SIGKILL mid-rollout; pulumi cancel, refresh, up converge", async () => {
