@@ -87,6 +87,28 @@ function tsconfigChain(/** @type {string} */ root, /** @type {string} */ tsconfi
     return chain;
 }
 
+/**
+ * Modification time and size of every TypeScript file under root (not in node_modules, the output or dot
+ * folders), to tell afterwards whether one changed while tsc ran.
+ * @param {string} root @param {string} outDir @returns {Map<string, string>}
+ */
+function sourceSnapshot(root, outDir) {
+    const seen = new Map();
+    const walk = (/** @type {string} */ dir) => {
+        for (const e of fs.readdirSync(path.join(root, dir), { withFileTypes: true })) {
+            const rel = path.join(dir, e.name);
+            if (e.isDirectory() && !e.name.startsWith(".") && e.name !== "node_modules" && rel !== path.normalize(outDir)) {
+                walk(rel);
+            } else if (e.isFile() && /\.[cm]?tsx?$/.test(e.name)) {
+                const st = fs.statSync(path.join(root, rel));
+                seen.set(rel, `${st.mtimeMs}:${st.size}`);
+            }
+        }
+    };
+    walk("");
+    return seen;
+}
+
 /** Runs tsc (type-checked) and records what it built from; throws BuildError with tsc's messages. */
 function build(/** @type {BuildOptions} */ options) {
     const { root, tsconfig, outDir, log } = settings(options);
@@ -97,6 +119,7 @@ function build(/** @type {BuildOptions} */ options) {
         throw new BuildError("TypeScript is not installed (run npm ci): the program is type-checked and compiled before it runs.");
     }
     const t0 = Date.now();
+    const before = sourceSnapshot(root, outDir);
     log(`type-checking and compiling the program (${tsconfig} → ${outDir}/): its sources changed since the last build`);
     const r = spawnSync(process.execPath, [tsc, "-p", tsconfig, "--listFiles", "--pretty", "false"], { cwd: root, encoding: "utf8", maxBuffer: 256 << 20 });
     if (r.error) {
@@ -110,7 +133,8 @@ function build(/** @type {BuildOptions} */ options) {
         throw new BuildError(`TypeScript errors (tsc -p ${tsconfig}); nothing was deployed:\n${messages.join("\n") || `tsc exited with ${r.status}`}`);
     }
     const sources = listed.map((f) => path.relative(root, f)).filter((f) => !f.startsWith("..") && !f.split(path.sep).includes("node_modules"));
-    const changedMeanwhile = sources.filter((f) => fs.statSync(path.join(root, f)).mtimeMs > t0);
+    const after = sourceSnapshot(root, outDir);
+    const changedMeanwhile = sources.filter((f) => !before.has(f) || before.get(f) !== after.get(f));
     if (changedMeanwhile.length > 0) {
         throw new BuildError(`${changedMeanwhile.join(", ")} changed while tsc compiled it: run again.`);
     }
