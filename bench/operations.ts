@@ -1,16 +1,20 @@
 /**
- * Part 2 of the benchmark: the tutorial's operations on one embedded cluster, Pulumi against kubectl,
- * alternating A/B, with the breakdown of where a Pulumi run's time goes. Uses the e2e harness (a project
- * copy, its own cluster and state in a temporary folder).
+ * Part 2 of the benchmark: the tutorial's operations on one embedded cluster with a real node (real pods: the
+ * rollouts inside both paths are real), Pulumi against kubectl, alternating A/B, with the breakdown of where a
+ * Pulumi run's time goes. Uses the e2e harness (a project copy, its own cluster and state in a temporary folder).
  */
 import { execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { cluster, copyProject, env, kubectl, mustSucceed, pulumi, repo, work } from "../tests/e2e/harness";
 import { DEFAULTS } from "../stacks/config";
+import { toolchainValue } from "../toolchain/versions";
 import { median, peakTreeMemory, timed } from "./measure";
 
 export const OPERATIONS = ["create", "scale 1→3", "port 80→8080", "image swap", "no-op", "destroy"] as const;
+/** The images the real node holds (built by npm run toolchain). */
+const NGINX = toolchainValue("NGINX_IMAGE");
+const HTTPD = toolchainValue("HTTPD_IMAGE");
 export type Operation = (typeof OPERATIONS)[number];
 
 export interface OperationSamples {
@@ -58,22 +62,22 @@ function serviceAddress(): void {
 
 function kubectlSequence(into: Record<Operation, number[]>): void {
     into["create"].push(timed(() => {
-        sh("kubectl", k("apply", ...manifests({ replicas: 1, image: DEFAULTS.image, port: 80 })));
+        sh("kubectl", k("apply", ...manifests({ replicas: 1, image: NGINX, port: 80 })));
         rollout();
         serviceAddress();
     }));
     into["scale 1→3"].push(timed(() => {
-        sh("kubectl", k("apply", ...manifests({ replicas: 3, image: DEFAULTS.image, port: 80 })));
+        sh("kubectl", k("apply", ...manifests({ replicas: 3, image: NGINX, port: 80 })));
         rollout();
     }));
-    into["port 80→8080"].push(timed(() => sh("kubectl", k("apply", ...manifests({ replicas: 3, image: DEFAULTS.image, port: 8080 })))));
+    into["port 80→8080"].push(timed(() => sh("kubectl", k("apply", ...manifests({ replicas: 3, image: NGINX, port: 8080 })))));
     into["image swap"].push(timed(() => {
-        sh("kubectl", k("apply", ...manifests({ replicas: 3, image: "httpd:2.4", port: 8080 })));
+        sh("kubectl", k("apply", ...manifests({ replicas: 3, image: HTTPD, port: 8080 })));
         rollout();
     }));
     // kubectl diff exits 0 when nothing differs.
-    into["no-op"].push(timed(() => sh("kubectl", k("diff", ...manifests({ replicas: 3, image: "httpd:2.4", port: 8080 })))));
-    into["destroy"].push(timed(() => sh("kubectl", k("delete", "--wait=true", ...manifests({ replicas: 3, image: "httpd:2.4", port: 8080 })))));
+    into["no-op"].push(timed(() => sh("kubectl", k("diff", ...manifests({ replicas: 3, image: HTTPD, port: 8080 })))));
+    into["destroy"].push(timed(() => sh("kubectl", k("delete", "--wait=true", ...manifests({ replicas: 3, image: HTTPD, port: 8080 })))));
 }
 
 function pulumiSequence(into: Record<Operation, number[]>): void {
@@ -82,15 +86,16 @@ function pulumiSequence(into: Record<Operation, number[]>): void {
         mustSucceed(r);
         return r.seconds;
     };
-    for (const key of ["replicas", "image", "port"]) {
+    for (const key of ["replicas", "port"]) {
         mustSucceed(pulumi(["config", "rm", key]));
     }
+    mustSucceed(pulumi(["config", "set", "image", NGINX]));
     into["create"].push(up());
     mustSucceed(pulumi(["config", "set", "replicas", "3"]));
     into["scale 1→3"].push(up());
     mustSucceed(pulumi(["config", "set", "port", "8080"]));
     into["port 80→8080"].push(up());
-    mustSucceed(pulumi(["config", "set", "image", "httpd:2.4"]));
+    mustSucceed(pulumi(["config", "set", "image", HTTPD]));
     into["image swap"].push(up());
     const noop = pulumi(["preview", "--expect-no-changes"]);
     mustSucceed(noop);
@@ -197,10 +202,9 @@ async function withTsNodeEntry<T>(body: () => Promise<T>): Promise<T> {
 
 export async function measureOperations(reps: number): Promise<{ samples: OperationSamples; breakdown: Breakdown }> {
     copyProject();
-    cluster("start");
+    cluster("start", "--node", "real");
     try {
         mustSucceed(pulumi(["stack", "init", "local", "--secrets-provider", "passphrase"]));
-        mustSucceed(pulumi(["config", "set", "serviceType", "LoadBalancer"]));
         const samples: OperationSamples = { pulumi: empty(), kubectl: empty() };
         for (let i = 0; i < reps; i++) {
             console.error(`[bench] operations: repetition ${i + 1}/${reps}`);
