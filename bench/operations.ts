@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { cluster, copyProject, env, kubectl, mustSucceed, pulumi, repo, work } from "../tests/e2e/harness";
 import { DEFAULTS } from "../stacks/config";
-import { median, timed } from "./measure";
+import { median, peakTreeMemory, timed } from "./measure";
 
 export const OPERATIONS = ["create", "scale 1→3", "port 80→8080", "image swap", "no-op", "destroy"] as const;
 export type Operation = (typeof OPERATIONS)[number];
@@ -100,16 +100,30 @@ function pulumiSequence(into: Record<Operation, number[]>): void {
     into["destroy"].push(destroy.seconds);
 }
 
+/** A no-op `pulumi preview --expect-no-changes`: median wall time, and peak memory in separate runs. */
+export interface NoopPreview {
+    seconds: number;
+    /** Peak of the summed resident memory of the whole process tree (CLI, language host, Node.js, provider, tsc). */
+    treeMiB: number;
+    /** Peak resident memory of the largest single process (what `/usr/bin/time -v` reports). */
+    largestMiB: number;
+}
+
 export interface Breakdown {
     /** `pulumi version`: the CLI binary alone. */
     cliStart: number;
     /** The provider binary until it serves gRPC (loads its embedded schema). */
     providerStart: number;
-    /** `pulumi preview` of an empty TypeScript program: CLI, engine, language host, Node.js, ts-node. */
+    /** `pulumi preview` of an empty JavaScript program: CLI, engine, language host, Node.js and the SDK's run path. */
     emptyProgramPreview: number;
-    /** No-op preview of this program, transpile-only and type-checked. */
-    noopTranspileOnly: number;
-    noopTypeChecked: number;
+    /** Plain: `pulumi preview` as README gives it, no extra environment (runs bin/, built and type-checked by main.js). */
+    noopPlain: NoopPreview;
+    /** Tuned: the same with PULUMI_NODEJS_TRANSPILE_ONLY=true (the old advice; it has nothing left to skip). */
+    noopTuned: NoopPreview;
+    /** The first run after a source changed: main.js type-checks and compiles with tsc first. */
+    afterSourceChange: NoopPreview;
+    /** Before this design: Pulumi.yaml main index.ts through ts-node, type-checked on every run. */
+    noopTsNodeTypeChecked: NoopPreview;
 }
 
 async function providerStart(): Promise<number> {
@@ -130,10 +144,9 @@ async function providerStart(): Promise<number> {
 function emptyProgramPreview(): number {
     const dir = path.join(work, "empty");
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: bench-empty\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n");
-    fs.writeFileSync(path.join(dir, "index.ts"), "export {};\n");
-    fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "bench-empty", main: "index.ts" }));
-    fs.copyFileSync(path.join(repo, "tsconfig.json"), path.join(dir, "tsconfig.json"));
+    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: bench-empty\nmain: index.js\nruntime:\n  name: nodejs\n  options:\n    typescript: false\n");
+    fs.writeFileSync(path.join(dir, "index.js"), "module.exports = {};\n");
+    fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "bench-empty", main: "index.js" }));
     if (!fs.existsSync(path.join(dir, "node_modules"))) {
         fs.symlinkSync(path.join(repo, "node_modules"), path.join(dir, "node_modules"));
     }
@@ -147,6 +160,39 @@ function emptyProgramPreview(): number {
             throw new Error(`empty preview failed: ${r.stderr}${r.stdout}`);
         }
     });
+}
+
+/** `reps` timed no-op previews, then `reps` more sampled for memory; `prepare` runs before each one. */
+async function noopPreview(reps: number, extraEnv: NodeJS.ProcessEnv = {}, prepare: () => void = () => {}): Promise<NoopPreview> {
+    const args = ["preview", "--expect-no-changes"];
+    const seconds = median(Array.from({ length: reps }, () => {
+        prepare();
+        const r = pulumi(args, extraEnv);
+        mustSucceed(r);
+        return r.seconds;
+    }));
+    const sampled: { peakMiB: number; largestMiB: number }[] = [];
+    for (let i = 0; i < reps; i++) {
+        prepare();
+        const r = await peakTreeMemory("pulumi", ["--non-interactive", ...args], { cwd: work, env: { ...env, ...extraEnv } });
+        if (r.code !== 0) {
+            throw new Error(`pulumi preview failed:\n${r.output}`);
+        }
+        sampled.push(r);
+    }
+    return { seconds, treeMiB: median(sampled.map((r) => r.peakMiB)), largestMiB: median(sampled.map((r) => r.largestMiB)) };
+}
+
+/** Runs `body` with Pulumi.yaml's entry point set back to index.ts through ts-node (type-checked), as before. */
+async function withTsNodeEntry<T>(body: () => Promise<T>): Promise<T> {
+    const file = path.join(work, "Pulumi.yaml");
+    const original = fs.readFileSync(file, "utf8");
+    fs.writeFileSync(file, original.replace(/^main: main\.js\n/m, "").replace("typescript: false", "typescript: true"));
+    try {
+        return await body();
+    } finally {
+        fs.writeFileSync(file, original);
+    }
 }
 
 export async function measureOperations(reps: number): Promise<{ samples: OperationSamples; breakdown: Breakdown }> {
@@ -170,12 +216,15 @@ export async function measureOperations(reps: number): Promise<{ samples: Operat
         // Breakdown: the same stack deployed, previews with no changes.
         mustSucceed(pulumi(["up", "--yes", "--skip-preview"]));
         const repeat = (n: number, f: () => number) => median(Array.from({ length: n }, f));
+        const touch = () => fs.appendFileSync(path.join(work, "stacks", "podCapacity.ts"), "// changed\n");
         const breakdown: Breakdown = {
             cliStart: repeat(5, () => timed(() => sh("pulumi", ["version"]))),
             providerStart: median([await providerStart(), await providerStart(), await providerStart()]),
             emptyProgramPreview: repeat(3, emptyProgramPreview),
-            noopTranspileOnly: repeat(3, () => pulumi(["preview", "--expect-no-changes"], { PULUMI_NODEJS_TRANSPILE_ONLY: "true" }).seconds),
-            noopTypeChecked: repeat(3, () => pulumi(["preview", "--expect-no-changes"], { PULUMI_NODEJS_TRANSPILE_ONLY: "false" }).seconds),
+            noopPlain: await noopPreview(reps),
+            noopTuned: await noopPreview(reps, { PULUMI_NODEJS_TRANSPILE_ONLY: "true" }),
+            afterSourceChange: await noopPreview(Math.min(reps, 3), {}, touch),
+            noopTsNodeTypeChecked: await withTsNodeEntry(() => noopPreview(Math.min(reps, 3))),
         };
         mustSucceed(pulumi(["destroy", "--yes", "--skip-preview"]));
         return { samples, breakdown };

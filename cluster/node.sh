@@ -52,7 +52,9 @@ real_node_unavailable() {
     [ -f /sys/fs/cgroup/cgroup.controllers ] || [ -d /sys/fs/cgroup/memory ] || { echo "no cgroup hierarchy under /sys/fs/cgroup"; return 0; }
     iptables-save -t nat >/dev/null 2>&1 || { echo "iptables does not work here"; return 0; }
     if ip link show "$BRIDGE" >/dev/null 2>&1; then
-        echo "another embedded node runs on this machine ($(ip -o link show "$BRIDGE" | sed -n 's/.*alias //p'); stop it first)"
+        local other
+        other=$(ip -o link show "$BRIDGE" | sed -n 's/.*alias //p')
+        echo "the node of another embedded cluster is on this machine (its folder: ${other:-unknown}); stop it first: CLUSTER_DIR=${other:-<folder>} npm run cluster -- stop"
         return 0
     fi
     if { iptables-save; ip6tables-save; } 2>/dev/null | grep -qE '^:(KUBE|CNI)-'; then

@@ -2,7 +2,8 @@
 # - Node >= 22 first on PATH; the project's toolchain (.toolchain/bin, npm run toolchain) next, when built;
 #   a Pulumi CLI already on PATH is used otherwise, with its own plugins.
 # - State: $PULUMI_BACKEND_URL if set, else the local file backend in .pulumi-state/.
-# - TypeScript: transpile-only (PULUMI_NODEJS_TRANSPILE_ONLY, below).
+# - TypeScript: nothing to set; Pulumi.yaml's main.js runs the program tsc compiled and type-checked (bin/),
+#   rebuilding it when a source changed, as a plain `pulumi` does.
 # - Secrets: passphrase provider; $PULUMI_CONFIG_PASSPHRASE(_FILE) if set, else a random passphrase kept
 #   in .pulumi-state/passphrase (git-ignored, readable by you only).
 # shellcheck shell=bash
@@ -17,9 +18,6 @@ if [ -x "$_repo/.toolchain/bin/pulumi" ]; then
     export PULUMI_IGNORE_AMBIENT_PLUGINS=true
 fi
 export PULUMI_SKIP_UPDATE_CHECK=true
-# The program is compiled without type-checking on each run (about 2x faster `pulumi up`/`preview`): types
-# are checked by `npm run typecheck`, as CI does. Set PULUMI_NODEJS_TRANSPILE_ONLY=false to check them here.
-export PULUMI_NODEJS_TRANSPILE_ONLY="${PULUMI_NODEJS_TRANSPILE_ONLY:-true}"
 if [ -z "${PULUMI_BACKEND_URL:-}" ]; then
     mkdir -p "$_repo/.pulumi-state"
     export PULUMI_BACKEND_URL="file://$_repo/.pulumi-state"

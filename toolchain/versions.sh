@@ -2,6 +2,7 @@
 # shellcheck shell=bash
 PULUMI_VERSION=3.260.0                 # = npm @pulumi/pulumi
 PULUMI_LANGUAGE_NODEJS_VERSION=3.68.0  # newest sdk/v3 on the proxy that carries the language host
+PULUMI_LANGUAGE_NODEJS_BUILD="$PULUMI_LANGUAGE_NODEJS_VERSION-typescript-option"  # patched: toolchain/pulumi/build.sh
 KUBERNETES_PROVIDER_VERSION=4.25.0     # = npm @pulumi/kubernetes
 # The proxy serves provider/v4 only at this revision: the last commit before the v4.25.0 tag
 # (sdk/v4.25.0 = 144dd813, 2026-01-16; this one 2026-01-15).

@@ -88,7 +88,7 @@ run("e2e hardening", STEPS, "kwok", async () => {
         mustSucceed(pulumi(["config", "rm", "image"]));
     });
 
-    await step("H4. bad input through the CLI: each preview refused with key, value and accepted values; cluster unchanged", () => {
+    await step("H4. bad input through the CLI: each preview refused with key, value and accepted values, a type error with tsc's message; cluster unchanged", () => {
         const cases: { set: string[]; expect: RegExp }[] = [
             { set: ["port", "70000"], expect: /port = 70000: expected an integer from 1 to 65535/ },
             { set: ["image", "nginx:"], expect: /image = "nginx:": expected an image reference/ },
@@ -104,7 +104,20 @@ run("e2e hardening", STEPS, "kwok", async () => {
             check(`${c.set.join(" ")} refused`, r.code !== 0 && c.expect.test(r.output), line.trim());
             mustSucceed(pulumi(["config", "rm", key]));
         }
+        // A type error in the program: the run rebuilds bin/ (main.js), tsc refuses, nothing is deployed.
+        const source = path.join(work, "index.ts");
+        const good = fs.readFileSync(source, "utf8");
+        fs.writeFileSync(source, good.replace("replicas: a.replicas,", "replicas: String(a.replicas),"));
+        const typeError = pulumi(["up", "--yes"]);
+        const tsLine = typeError.output.split("\n").find((l) => /error TS\d+/.test(l)) ?? tail(typeError.output, 8);
+        check("a type error in index.ts: pulumi up refused with tsc's message", typeError.code !== 0 && /nothing was deployed/.test(typeError.output) &&
+            /index\.ts\(\d+,\d+\): error TS2322: Type 'string' is not assignable to type 'number'/.test(typeError.output), tsLine.trim());
+        fs.writeFileSync(source, good);
         check("cluster unchanged", fingerprint() === before, fingerprint());
+        // The failed build wrote neither bin/ (noEmitOnError) nor its stamp: bin/ still matches the restored source.
+        const fixed = pulumi(["preview"]);
+        check("source restored: the next preview runs bin/ as built before, no tsc run", fixed.code === 0 && !/\[build\] type-checking/.test(fixed.output),
+            fixed.code === 0 ? "exit 0" : tail(fixed.output, 10));
     });
 
     await step("H5. fault: pulumi up killed with SIGKILL mid-rollout; pulumi cancel, refresh, up converge", async () => {

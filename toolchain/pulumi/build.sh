@@ -9,9 +9,71 @@ source "$here/../versions.sh"
 use_from_path pulumi "$PULUMI_VERSION" version ||
 go_build pulumi "$PULUMI_VERSION" "$here/cli" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi \
     -tags osusergo,grpcnotrace -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION"
-go_build pulumi-language-nodejs "$PULUMI_LANGUAGE_NODEJS_VERSION" "$here/language-nodejs" \
-    github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs \
-    -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_LANGUAGE_NODEJS_VERSION"
+
+# The language host of sdk/v3 v3.68.0 takes the project's runtime options (typescript, ...) only as flags,
+# which today's CLIs no longer pass (they send them in the run request, a field 3.68 does not know), so it
+# would always run programs through ts-node. Built from a copy of its package with one change: Run reads
+# `typescript` from the program's Pulumi.yaml, as current hosts do (Pulumi.yaml here: typescript: false).
+host=pulumi-language-nodejs
+cached="$TOOLCHAIN_CACHE/$host-$PULUMI_LANGUAGE_NODEJS_BUILD/$host"
+t0=$SECONDS
+if [ ! -x "$cached" ]; then
+    command -v go >/dev/null || die "$host: Go is needed to build it"
+    log "$host $PULUMI_LANGUAGE_NODEJS_BUILD: building (minutes on a cold Go cache)"
+    work="$TOOLCHAIN_CACHE/$host-$PULUMI_LANGUAGE_NODEJS_BUILD/src"
+    rm -rf "$work" && mkdir -p "$work"
+    cp "$here/language-nodejs/go.mod" "$here/language-nodejs/go.sum" "$work/"
+    src=$(cd "$work" && GOFLAGS=-mod=mod go list -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs) \
+        || die "$host: go list of its package"
+    find "$src" -maxdepth 1 -name '*.go' ! -name '*_test.go' -exec cp {} "$work/" \;
+    chmod -R u+w "$work"
+    grep -q 'if host.typescript {' "$work/main.go" || die "$host: main.go is not the one this patch expects"
+    sed -i 's/if host.typescript {/if host.typescriptFor(req) {/' "$work/main.go"
+    cat >"$work/typescript_option.go" <<'GO'
+package main
+
+import (
+	"os"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/encoding"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+)
+
+// typescriptFor is the program's `runtime.options.typescript` from its Pulumi.yaml (eks-nginx toolchain
+// patch), or the -typescript flag (default true) when the project sets none. Only `runtime` is read: this
+// release's project schema would refuse keys that newer CLIs accept.
+func (host *nodeLanguageHost) typescriptFor(req *pulumirpc.RunRequest) bool {
+	path, err := workspace.DetectProjectPathFrom(req.GetPwd())
+	if err != nil {
+		return host.typescript
+	}
+	m, _ := encoding.Detect(path)
+	b, err := os.ReadFile(path)
+	if m == nil || err != nil {
+		return host.typescript
+	}
+	var proj struct {
+		Runtime workspace.ProjectRuntimeInfo `json:"runtime" yaml:"runtime"`
+	}
+	if m.Unmarshal(b, &proj) != nil {
+		return host.typescript
+	}
+	if v, ok := proj.Runtime.Options()["typescript"].(bool); ok {
+		return v
+	}
+	return host.typescript
+}
+GO
+    (cd "$work" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -o "$cached.tmp" \
+        -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_LANGUAGE_NODEJS_VERSION" .) \
+        || die "$host: go build"
+    mv "$cached.tmp" "$cached"
+    rm -rf "$work"
+fi
+rm -f "$TOOLCHAIN_BIN/$host"
+install -m 0755 "$cached" "$TOOLCHAIN_BIN/$host"
+log "$host $PULUMI_LANGUAGE_NODEJS_BUILD: ready in $((SECONDS - t0))s"
 
 # The provider's main embeds schema-embed.json and terraform-mapping-embed.json, which its go:generate
 # step writes and its module zip lacks: build from a writable copy of the module source.
