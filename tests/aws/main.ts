@@ -8,11 +8,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as readline from "readline";
-import { Command, CommandResult, Deps, Env, main, StateEnv, StepsContext, StepsHandle, StepsOutcome } from "./runner";
+import { Command, CommandResult, Deps, Env, main, PROJECT_FILES, StateEnv, StepsContext, StepsHandle, StepsOutcome } from "./runner";
 
 const repo = path.resolve(__dirname, "..", "..");
-/** What a stack's program needs (as tests/e2e/harness.ts copies it), and the dev stage it is made from. */
-const PROJECT_FILES = ["Pulumi.yaml", "Pulumi.dev.yaml", "index.ts", "package.json", "tsconfig.json", "components", "stacks", "policy"];
 
 function print(line: string): void {
     try {
@@ -197,7 +195,7 @@ async function prepareWork(stack: string, state: StateEnv, mode: "new" | "cleanu
         throw new Error(`${dir} exists: a run of stack ${stack} left it (npm run test:aws -- --cleanup ${stack})`);
     }
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    for (const entry of PROJECT_FILES) {
+    for (const entry of PROJECT_FILES.filter((e) => e !== "bin" || fs.existsSync(path.join(repo, e)))) {
         fs.cpSync(path.join(repo, entry), path.join(dir, entry), { recursive: true });
     }
     fs.symlinkSync(path.join(repo, "node_modules"), path.join(dir, "node_modules"));

@@ -16,5 +16,4 @@ if [ -x .toolchain/bin/pulumi ]; then
     export PULUMI_IGNORE_AMBIENT_PLUGINS=true
 fi
 export PULUMI_SKIP_UPDATE_CHECK=true
-export PULUMI_NODEJS_TRANSPILE_ONLY="${PULUMI_NODEJS_TRANSPILE_ONLY:-true}"
 exec node -r ts-node/register/transpile-only tests/aws/main.ts "$@"
