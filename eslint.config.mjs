@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-    { ignores: ["node_modules/", "bin/", ".toolchain/", ".cluster/", "**/*.js", "**/*.mjs"] },
+    { ignores: ["node_modules/", "bin/", ".toolchain/", ".cluster/", ".test-aws/", "**/*.js", "**/*.mjs"] },
     js.configs.recommended,
     ...tseslint.configs.recommended,
     {

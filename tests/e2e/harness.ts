@@ -13,7 +13,8 @@ import { ensureBuilt } from "../../scripts/build";
 import { hostState, HostState } from "./hostState";
 
 export const repo = path.resolve(__dirname, "..", "..");
-export const work = fs.mkdtempSync(path.join(os.tmpdir(), "eks-nginx-e2e-"));
+/** The project copy: a new temporary folder, or the one EKS_NGINX_E2E_WORK names (npm run test:aws's, which outlives this process). */
+export const work = process.env.EKS_NGINX_E2E_WORK || fs.mkdtempSync(path.join(os.tmpdir(), "eks-nginx-e2e-"));
 export const clusterDir = path.join(work, ".cluster");
 export const kubeconfig = path.join(clusterDir, "kubeconfig");
 export const stateDir = path.join(work, ".state");
@@ -62,6 +63,11 @@ export async function step(title: string, body: () => Promise<void> | void): Pro
     } else {
         failed++;
     }
+}
+
+/** The steps passed and failed so far. */
+export function stepCounts(): { passed: number; failed: number } {
+    return { passed, failed };
 }
 
 export interface Run {
