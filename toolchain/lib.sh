@@ -38,7 +38,7 @@ go_build() {
         command -v go >/dev/null || die "$name $version: Go is needed to build it (go.dev/dl or the package manager)"
         log "$name $version: building $package (minutes on a cold Go cache)"
         mkdir -p "$(dirname "$cached")"
-        (cd "$module" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -o "$cached.tmp" "$@" "$package") \
+        (cd "$module" && CGO_ENABLED=0 GOFLAGS="-mod=mod -buildvcs=false" go build -trimpath -o "$cached.tmp" "$@" "$package") \
             || die "$name $version: go build of $package in $module"
         mv "$cached.tmp" "$cached"
     fi

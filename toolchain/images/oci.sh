@@ -11,8 +11,14 @@ reproducible_tar() {
     tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner --format=gnu -C "$dir" -cf "$out" "$@"
 }
 
-sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
-size_of() { stat -c %s "$1"; }
+# blob LAYOUT FILE: moves FILE into LAYOUT's blobs under its digest; prints "<digest> <size>".
+blob() {
+    local digest size
+    digest=$(sha256sum "$2" | cut -d' ' -f1)
+    size=$(stat -c %s "$2")
+    mv "$2" "$1/blobs/sha256/$digest"
+    echo "$digest $size"
+}
 
 # oci_archive ROOTFS REF OUT CONFIG: ROOTFS as the one layer of image REF (registry/name:tag), written to OUT.
 # CONFIG is the JSON body of the image config's "config" object (Entrypoint, Cmd, Env, StopSignal, ...).
@@ -22,24 +28,16 @@ oci_archive() {
     layout=$(mktemp -d)
     mkdir -p "$layout/blobs/sha256"
     reproducible_tar "$rootfs" "$layout/layer.tar"
-    local layer_digest layer_size
-    layer_digest=$(sha256_of "$layout/layer.tar")
-    layer_size=$(size_of "$layout/layer.tar")
-    mv "$layout/layer.tar" "$layout/blobs/sha256/$layer_digest"
+    local layer_digest layer_size config_digest config_size manifest_digest manifest_size
+    read -r layer_digest layer_size <<<"$(blob "$layout" "$layout/layer.tar")"
 
     printf '{"architecture":"amd64","os":"linux","config":%s,"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
         "$config" "$layer_digest" >"$layout/config.json"
-    local config_digest config_size
-    config_digest=$(sha256_of "$layout/config.json")
-    config_size=$(size_of "$layout/config.json")
-    mv "$layout/config.json" "$layout/blobs/sha256/$config_digest"
+    read -r config_digest config_size <<<"$(blob "$layout" "$layout/config.json")"
 
     printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s}]}' \
         "$config_digest" "$config_size" "$layer_digest" "$layer_size" >"$layout/manifest.json"
-    local manifest_digest manifest_size
-    manifest_digest=$(sha256_of "$layout/manifest.json")
-    manifest_size=$(size_of "$layout/manifest.json")
-    mv "$layout/manifest.json" "$layout/blobs/sha256/$manifest_digest"
+    read -r manifest_digest manifest_size <<<"$(blob "$layout" "$layout/manifest.json")"
 
     printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"platform":{"architecture":"amd64","os":"linux"},"annotations":{"io.containerd.image.name":"%s","org.opencontainers.image.ref.name":"%s"}}]}' \
         "$manifest_digest" "$manifest_size" "$ref" "${ref##*:}" >"$layout/index.json"
