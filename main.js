@@ -8,9 +8,10 @@ const path = require("path");
 const { BuildError, ensureBuilt } = require("./scripts/build");
 
 // Start-up (README, "Performance"). Node.js keeps the compiled code of the modules loaded from here on (the
-// SDK, the Kubernetes SDK, the program) in its on-disk compile cache ($NODE_COMPILE_CACHE, else the OS temp
-// folder; keyed by file contents), instead of compiling them again on every run.
-Module.enableCompileCache?.();
+// SDK, the Kubernetes SDK, the program) in its on-disk compile cache ($NODE_COMPILE_CACHE, else the project's
+// node_modules/.cache, where tools keep their caches; keyed by file contents), instead of compiling them again
+// on every run.
+Module.enableCompileCache?.(process.env.NODE_COMPILE_CACHE || path.join(__dirname, "node_modules", ".cache", "node-compile-cache"));
 // The SDK's index loads its function serializer (runtime/closure) eagerly, and with it TypeScript's compiler
 // (8 MB of JavaScript) and @npmcli/arborist (about 450 modules). This program serializes no function, so
 // these two load on first use instead: the serializer gets a stand-in that loads the module when touched.

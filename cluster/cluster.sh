@@ -33,7 +33,8 @@ control_plane=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
 
 log() { printf '[cluster] %s\n' "$*" >&2; }
 die() { printf '[cluster] FAILED: %s\n' "$*" >&2; exit 1; }
-kc() { kubectl --kubeconfig "$dir/kubeconfig" --request-timeout=5s "$@"; }
+# kubectl's discovery cache stays in the cluster's folder (not ~/.kube/cache).
+kc() { kubectl --kubeconfig "$dir/kubeconfig" --cache-dir "$dir/kubectl-cache" --request-timeout=5s "$@"; }
 mode() { cat "$dir/mode" 2>/dev/null || echo kwok; }
 components() {
     echo "${control_plane[@]}"

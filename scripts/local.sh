@@ -9,6 +9,11 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
 source scripts/pulumi-env.sh
 command -v pulumi >/dev/null || { echo "[local] no pulumi CLI: run npm run toolchain, or install Pulumi" >&2; exit 1; }
+# The Kubernetes provider writes a copy of its kubeconfig (the cluster's client key included) into the temporary
+# folder on every run and never removes it: a private folder of this project, emptied after each run.
+export TMPDIR="$repo/.pulumi-state/tmp"
+mkdir -p "$TMPDIR" && chmod 700 "$TMPDIR"
+trap 'find "$TMPDIR" -mindepth 1 -delete 2>/dev/null || true' EXIT
 
 action="${1:-}"
 [ -n "$action" ] || { echo "usage: npm run local -- up|preview|refresh|destroy [pulumi flags], or any pulumi command" >&2; exit 2; }
@@ -17,7 +22,7 @@ shift
 pulumi stack select local --create --secrets-provider passphrase >/dev/null
 case "$action" in
     up | preview | refresh | destroy) ;;
-    *) exec pulumi "$action" "$@" ;;
+    *) pulumi "$action" "$@"; exit ;;
 esac
 
 embedded=false

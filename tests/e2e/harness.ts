@@ -19,12 +19,20 @@ export const clusterDir = path.join(work, ".cluster");
 export const kubeconfig = path.join(clusterDir, "kubeconfig");
 export const stateDir = path.join(work, ".state");
 export const PASSPHRASE = "e2e-only-passphrase";
+/**
+ * Temporary files of the commands, removed with the copy: the Kubernetes provider writes a copy of its
+ * kubeconfig there on every run and never removes it, the language host its pipes, kubectl its cache.
+ */
+const scratch = path.join(work, "tmp");
+fs.mkdirSync(scratch, { recursive: true, mode: 0o700 });
 export const env: NodeJS.ProcessEnv = {
     ...process.env,
     CLUSTER_DIR: clusterDir,
     KUBECONFIG: kubeconfig,
     PULUMI_BACKEND_URL: `file://${stateDir}`,
     PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
+    TMPDIR: scratch,
+    KUBECACHEDIR: path.join(scratch, "kube-cache"),
 };
 delete env.PULUMI_CONFIG_PASSPHRASE_FILE;
 export const APP = "sample-app";

@@ -1,10 +1,12 @@
 /**
  * What a real node may change on the machine, read before `cluster start` and after `cluster stop` to prove the
  * stop leaves the machine as it found it: kernel settings, network links and namespaces, iptables rules and
- * nftables tables, mounts, cgroups, paths under /etc, /opt, /run and /var, and cluster processes.
+ * nftables tables, mounts, cgroups, paths under /etc, /opt, /run and /var, the temporary and home folders, and
+ * cluster processes.
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 
 export type HostState = Record<string, string[]>;
 
@@ -48,6 +50,8 @@ export function hostState(): HostState {
         mounts: fs.readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter(Boolean).map((l) => l.split(" ")[4]),
         cgroups: listDirs(["/sys/fs/cgroup"], 2).filter((p) => p.includes("eks-nginx") || p.endsWith("/kubepods")),
         paths: listDirs(["/etc", "/opt", "/run", "/var/lib", "/var/log", "/var/run"], 2),
+        // What commands leave in the temporary folder and the home folder (kubectl's cache, the provider's kubeconfig copies).
+        "temporary and home folders": listDirs([os.tmpdir(), os.homedir()], 1),
         "cluster processes": fs.readdirSync("/proc").filter((e) => /^\d+$/.test(e)).flatMap((pid) => {
             try {
                 const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");

@@ -54,7 +54,8 @@ debian_rootfs() {
         die "Debian no longer offers $name $version (it has ${candidate:-none}): set it in toolchain/versions.sh"
     fi
     local debs
-    debs=$(mktemp -d)
+    debs="$(dirname "$rootfs")/debs"
+    mkdir -p "$debs"
     local packages=()
     mapfile -t packages < <(library_closure "$name" "$@")
     local p specs=()
@@ -140,8 +141,9 @@ image() {
     local cached="$cache_dir/$name-$version-$recipe.tar"
     if [ ! -f "$cached" ]; then
         log "image $ref: building"
-        local work
-        work=$(mktemp -d)
+        # Kept in the cache (not /tmp), and cleared before each build: a failed build leaves nothing elsewhere.
+        local work="$cache_dir/.build-$name"
+        rm -rf "$work" && mkdir -p "$work"
         local config
         config=$("build_$name" "$work/rootfs")
         oci_archive "$work/rootfs" "$ref" "$cached.tmp" "$config" >"$work/digest"

@@ -24,9 +24,8 @@ blob() {
 # CONFIG is the JSON body of the image config's "config" object (Entrypoint, Cmd, Env, StopSignal, ...).
 oci_archive() {
     local rootfs=$1 ref=$2 out=$3 config=$4
-    local layout
-    layout=$(mktemp -d)
-    mkdir -p "$layout/blobs/sha256"
+    local layout="$out.layout"
+    rm -rf "$layout" && mkdir -p "$layout/blobs/sha256"
     reproducible_tar "$rootfs" "$layout/layer.tar"
     local layer_digest layer_size config_digest config_size manifest_digest manifest_size
     read -r layer_digest layer_size <<<"$(blob "$layout" "$layout/layer.tar")"
