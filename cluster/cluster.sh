@@ -282,7 +282,7 @@ stop() {
         return 0
     fi
     local n=0 t0=$SECONDS recorded
-    recorded=$(wc -l <"$dir/pids" 2>/dev/null || echo 0)
+    recorded=$(wc -l 2>/dev/null <"$dir/pids" || echo 0)
     stop_node
     [ ! -f "$dir/pids" ] || kill_recorded >/dev/null
     rm -rf "$dir"
