@@ -73,8 +73,8 @@ alive() {
     cmd=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) || return 1
     [ -z "$cmd" ] || grep -qF -- "$dir/" <<<"$cmd"
 }
-pid_of() { awk -v n="$1" '$1 == n { print $2 }' "$dir/pids" 2>/dev/null; }
-port_of() { awk -v n="$1" '$1 == n { print $2 }' "$dir/ports" 2>/dev/null; }
+pid_of() { awk -v n="$1" '$1 == n { print $2 }' "$dir/pids" 2>/dev/null || true; }
+port_of() { awk -v n="$1" '$1 == n { print $2 }' "$dir/ports" 2>/dev/null || true; }
 all_alive() {
     [ -f "$dir/pids" ] || return 1
     local name
@@ -177,7 +177,8 @@ start() {
     local chosen
     chosen=$(choose_mode "$requested")
     local t0=$SECONDS
-    rm -rf "$dir"
+    remove_dir
+    [ ! -e "$dir" ] || die "$dir holds other files: set CLUSTER_DIR to a new or a cluster's folder"
     mkdir -p "$dir/logs" "$dir/etcd"
     # A start that fails stops what it launched and undoes the node's changes, and keeps the logs for a look
     # (the next start clears them).
@@ -225,6 +226,9 @@ resumable() {
 resume() {
     local t0=$SECONDS name port
     log "$dir holds a cluster whose processes are not all running: restarting them on the same data"
+    if [ "$(mode)" = real ] && other_node_here; then
+        die "the node of another embedded cluster ($(bridge_owner)) runs on this machine: stop it first (CLUSTER_DIR=$(bridge_owner) npm run cluster -- stop)"
+    fi
     trap '[ "$(mode)" != real ] || reset_node; kill_recorded >/dev/null; log "recovery failed: its processes are stopped, its data is kept (npm run cluster -- stop removes it)"' EXIT
     [ ! -s "$dir/pids" ] || kill_recorded >/dev/null
     [ "$(mode)" != real ] || reset_node
@@ -275,17 +279,27 @@ kill_recorded() {
     echo "${#pids[@]}"
 }
 
+# remove_dir: removes $dir when it is a cluster's folder (or empty), never another folder CLUSTER_DIR names.
+remove_dir() {
+    [ -e "$dir" ] || return 0
+    if [ -f "$dir/ports" ] || [ -f "$dir/mode" ] || [ -f "$dir/pids" ] || [ -z "$(ls -A "$dir")" ]; then
+        rm -rf "$dir"
+    else
+        log "$dir is not a cluster's folder (no ports, mode or pids file): left as it is"
+    fi
+}
+
 stop() {
     if [ ! -f "$dir/pids" ] && ! node_left_behind; then
         log "not running"
-        rm -rf "$dir"
+        remove_dir
         return 0
     fi
     local n=0 t0=$SECONDS recorded
     recorded=$(wc -l 2>/dev/null <"$dir/pids" || echo 0)
     stop_node
     [ ! -f "$dir/pids" ] || kill_recorded >/dev/null
-    rm -rf "$dir"
+    remove_dir
     log "stopped $recorded processes and removed $dir ($((SECONDS - t0))s)"
 }
 

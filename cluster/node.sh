@@ -4,9 +4,10 @@
 # What it changes on the machine while it runs, and `stop` undoes (start records the state before):
 #   - the bridge eks-nginx0 (node and pod network 198.18.0.0/24, the RFC 2544 benchmarking range, which no
 #     real network routes) and one veth per pod; network namespaces, mounts and cgroups (/eks-nginx) of pods;
-#   - iptables/ip6tables: kube-proxy's KUBE-* chains, kubelet's canary chains, and EKS-NGINX-GUARD-*, which drop
-#     anything between the pod network and any other interface: nothing outside the machine reaches a pod or
-#     the node, and no pod traffic leaves the machine; the nftables tables iptables-nft creates for them;
+#   - iptables/ip6tables: kube-proxy's KUBE-* chains, kubelet's canary chains, and EKS-NGINX-GUARD-* (mangle),
+#     which drop what arrives from other interfaces for the pods, Services or loopback addresses, and what
+#     pods send beyond the bridge: nothing outside the machine reaches a pod, a Service or the node, and no pod
+#     traffic leaves the machine; the nftables tables iptables-nft creates for them;
 #   - kernel settings (see SYSCTLS below), restored to the recorded values;
 #   - paths kubelet, containerd and the CNI plugins use whatever their settings (see HOST_PATHS), removed when
 #     they did not exist before.
@@ -49,28 +50,40 @@ real_node_unavailable() {
     grep -qw overlay /proc/filesystems || { echo "the kernel has no overlay filesystem"; return 0; }
     [ -e /proc/self/ns/net ] || { echo "the kernel has no network namespaces"; return 0; }
     [ -d /proc/sys/net/bridge ] || { echo "the kernel has no bridge netfilter (br_netfilter)"; return 0; }
-    [ -f /sys/fs/cgroup/cgroup.controllers ] || [ -d /sys/fs/cgroup/memory ] || { echo "no cgroup hierarchy under /sys/fs/cgroup"; return 0; }
+    [ -d /sys/fs/cgroup/memory ] || { echo "no cgroup v1 hierarchy under /sys/fs/cgroup (the node was built and checked on cgroup v1 only; a unified v2 hierarchy is not supported yet)"; return 0; }
     iptables-save -t nat >/dev/null 2>&1 || { echo "iptables does not work here"; return 0; }
-    if ip link show "$BRIDGE" >/dev/null 2>&1; then
+    if other_node_here; then
         local other
-        other=$(ip -o link show "$BRIDGE" | sed -n 's/.*alias //p')
+        other=$(bridge_owner)
         echo "the node of another embedded cluster is on this machine (its folder: ${other:-unknown}); stop it first: CLUSTER_DIR=${other:-<folder>} npm run cluster -- stop"
         return 0
     fi
-    if { iptables-save; ip6tables-save; } 2>/dev/null | grep -qE '^:(KUBE|CNI)-'; then
-        echo "iptables already holds KUBE-/CNI- chains of another Kubernetes node"
+    # Captured first: `grep -q` stops reading at a match, and pipefail would then report the writer's SIGPIPE.
+    local rules
+    rules=$({ iptables-save; ip6tables-save; } 2>/dev/null || true)
+    if grep -qE '^:(KUBE|CNI)-' <<<"$rules" || nft list table ip kube-proxy >/dev/null 2>&1; then
+        echo "iptables or nftables already hold the rules of another Kubernetes node (KUBE-/CNI- chains, or kube-proxy's table)"
         return 0
     fi
     return 1
 }
 
+# bridge_owner: the cluster folder the machine's node bridge names (its alias); nothing without a bridge.
+bridge_owner() { ip -o link show "$BRIDGE" 2>/dev/null | sed -n 's/.*alias //p' || true; }
+# other_node_here: another cluster's node is on this machine; its machine-wide parts (cgroups, iptables,
+# kernel settings, host paths) are then not this cluster's to touch.
+other_node_here() { ip link show "$BRIDGE" >/dev/null 2>&1 && [ "$(bridge_owner)" != "$dir" ]; }
+
+record_sysctls() {
+    local key
+    for key in "${SYSCTLS[@]}"; do printf '%s=%s\n' "$key" "$(sysctl -n "$key")"; done
+}
+
 # record_host_state: what stop restores (kernel settings) and removes (paths that did not exist).
 record_host_state() {
     mkdir -p "$node_dir/host"
-    local key path
-    for key in "${SYSCTLS[@]}"; do
-        printf '%s=%s\n' "$key" "$(sysctl -n "$key")"
-    done >"$node_dir/host/sysctl"
+    local path
+    record_sysctls >"$node_dir/host/sysctl"
     for path in "${HOST_PATHS[@]}"; do
         [ -e "$path" ] || echo "$path"
     done >"$node_dir/host/absent-paths"
@@ -83,17 +96,25 @@ setup_network() {
     ip link set "$BRIDGE" alias "$dir"
     ip addr add "$NODE_IP/24" dev "$BRIDGE"
     ip link set "$BRIDGE" up
-    # Only this machine reaches the node's address and the pods; the pods reach nothing beyond the bridge.
-    iptables -w -N "$GUARD_CHAIN-INPUT"
-    iptables -w -A "$GUARD_CHAIN-INPUT" -i lo -j RETURN
-    iptables -w -A "$GUARD_CHAIN-INPUT" -i "$BRIDGE" -j RETURN
-    iptables -w -A "$GUARD_CHAIN-INPUT" -d "$POD_CIDR" -j DROP
-    iptables -w -N "$GUARD_CHAIN-FORWARD"
-    iptables -w -A "$GUARD_CHAIN-FORWARD" -i "$BRIDGE" -o "$BRIDGE" -j RETURN
-    iptables -w -A "$GUARD_CHAIN-FORWARD" -i "$BRIDGE" -j DROP
-    iptables -w -A "$GUARD_CHAIN-FORWARD" -o "$BRIDGE" -j DROP
-    iptables -w -I INPUT -j "$GUARD_CHAIN-INPUT"
-    iptables -w -I FORWARD -j "$GUARD_CHAIN-FORWARD"
+    # The bridge plugin turns forwarding on at the first pod; on now, so that the value is the node's from start
+    # (stop restores a setting only while it still holds the node's value).
+    sysctl -q -w net.ipv4.ip_forward=1
+    # Only this machine reaches the node, the pods and the Services: what arrives from any other interface for
+    # the pod network, the Service range or loopback addresses (a neighbour routing them here) is dropped in
+    # mangle, before kube-proxy's nat and filter rules (which accept what they DNAT) see it; and the pods
+    # reach nothing beyond the bridge.
+    local t="iptables -w -t mangle"
+    $t -N "$GUARD_CHAIN-IN"
+    $t -A "$GUARD_CHAIN-IN" -i lo -j RETURN
+    $t -A "$GUARD_CHAIN-IN" -i "$BRIDGE" -j RETURN
+    local range
+    for range in 127.0.0.0/8 "$SERVICE_CIDR" "$POD_CIDR"; do $t -A "$GUARD_CHAIN-IN" -d "$range" -j DROP; done
+    $t -N "$GUARD_CHAIN-FORWARD"
+    $t -A "$GUARD_CHAIN-FORWARD" -i "$BRIDGE" -o "$BRIDGE" -j RETURN
+    $t -A "$GUARD_CHAIN-FORWARD" -i "$BRIDGE" -j DROP
+    $t -A "$GUARD_CHAIN-FORWARD" -o "$BRIDGE" -j DROP
+    $t -I PREROUTING -j "$GUARD_CHAIN-IN"
+    $t -I FORWARD -j "$GUARD_CHAIN-FORWARD"
     mkdir -p "$node_dir/cni/net.d" "$node_dir/cni/ipam"
     cat >"$node_dir/cni/net.d/10-eks-nginx.conflist" <<EOF
 {
@@ -121,6 +142,8 @@ EOF
 setup_cgroups() {
     local mount
     for mount in /sys/fs/cgroup/*/; do
+        # cgroup v1 hierarchies only (real_node_unavailable refuses a unified v2 one).
+        [ "$mount" != /sys/fs/cgroup/unified/ ] || continue
         mkdir -p "$mount$CGROUP_ROOT" 2>/dev/null || continue
         # cgroup v1 cpuset: a new group has no CPUs or memory nodes until given its parent's.
         if [ -f "$mount/cpuset.cpus" ]; then
@@ -248,6 +271,8 @@ start_node() {
     start_kube_proxy
     wait_for "node $NODE_NAME Ready" node_ready
     wait_for "kube-proxy's first sync" proxy_ready
+    # The values the node set: stop restores a key only while it still holds one (nobody else changed it since).
+    record_sysctls >"$node_dir/host/sysctl-node"
     log "node $NODE_NAME ready: kubelet, kube-proxy, containerd; pods on $POD_CIDR ($((SECONDS - t0))s)"
 }
 
@@ -263,24 +288,42 @@ node_process_pids() {
     done
 }
 
+# kill_pods [WHICH]: SIGKILL to the pods' processes (in the node's cgroups, unless WHICH is own-only) and to
+# every process started with the node's paths, until none is left.
 kill_pods() {
     local pids
     for _ in $(seq 1 50); do
-        pids=$(cgroup_pids; node_process_pids)
+        pids=$([ "${1:-}" = own-only ] || cgroup_pids; node_process_pids)
         [ -n "$pids" ] || return 0
         # shellcheck disable=SC2086
         kill -KILL $pids 2>/dev/null || true
         sleep 0.2
     done
-    log "processes still running in the node's cgroups: $(cgroup_pids | tr '\n' ' ')"
+    log "processes still running: $(tr '\n' ' ' <<<"$pids")"
 }
 
+# shim_sockets: the sockets containerd's shims of this node listen on (/run/containerd/s/<hash>, a fixed
+# place whatever containerd's settings); killed shims leave them behind.
+shim_sockets() {
+    local pid
+    for pid in $(node_process_pids); do
+        ss -xlpH 2>/dev/null | awk -v p="pid=$pid," 'index($0, p) { print $5 }' || true
+    done
+}
+
+# mountinfo_escape PATH: PATH as /proc/self/mountinfo writes it (space, tab, newline, backslash in octal).
+mountinfo_escape() { sed 's/\\/\\134/g; s/ /\\040/g; s/\t/\\011/g' <<<"$1"; }
+
 unmount_under() {
-    local mounts
+    local mounts prefix
+    prefix=$(mountinfo_escape "$1/")
     for _ in 1 2 3; do
-        mounts=$(awk -v d="$1/" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | awk '{ print length, $0 }' | sort -rn | cut -d' ' -f2-)
+        mounts=$(awk -v d="$prefix" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | awk '{ print length, $0 }' | sort -rn | cut -d' ' -f2-)
         [ -n "$mounts" ] || return 0
-        while read -r m; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; done <<<"$mounts"
+        while read -r m; do
+            m=$(printf '%b' "$m")
+            umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+        done <<<"$mounts"
     done
 }
 
@@ -290,7 +333,7 @@ sweep_chains() {
     local family table chains
     for family in iptables ip6tables; do
         for table in filter nat mangle raw; do
-            chains=$("$family-save" -t "$table" 2>/dev/null | awk '/^:(KUBE|CNI|EKS-NGINX)-/ { print substr($1, 2) }')
+            chains=$("$family-save" -t "$table" 2>/dev/null | awk '/^:(KUBE|CNI|EKS-NGINX)-/ { print substr($1, 2) }' || true)
             [ -n "$chains" ] || continue
             {
                 echo "*$table"
@@ -303,27 +346,57 @@ sweep_chains() {
     done
 }
 
-# remove_new_tables: the nftables tables (iptables-nft's filter, nat, mangle, ...) that did not exist before
-# start and hold no rule any more.
+# remove_new_tables: iptables-nft's tables (filter, nat, mangle, raw, security) that did not exist before
+# start and hold no rule any more; other programs' tables are never touched.
 remove_new_tables() {
     [ -f "$node_dir/host/nft-tables" ] || return 0
-    local family table
+    local family table listing
     while read -r _ family table; do
         grep -qx "table $family $table" "$node_dir/host/nft-tables" && continue
-        case "$family" in ip) save=iptables-save ;; ip6) save=ip6tables-save ;; *) continue ;; esac
-        if ! "$save" -t "$table" 2>/dev/null | grep -q '^-A '; then
+        case "$family" in ip | ip6) ;; *) continue ;; esac
+        case "$table" in filter | nat | mangle | raw | security) ;; *) continue ;; esac
+        listing=$(nft list table "$family" "$table" 2>/dev/null || true)
+        # Only the table, its base chains and their hooks: no rule left.
+        if ! grep -qvE '^[[:space:]]*(table |chain |type |\}|$)' <<<"$listing"; then
             nft delete table "$family" "$table" || log "could not remove the nftables table $family $table"
         fi
     done < <(nft list tables)
 }
 
+# restore_sysctls: each recorded kernel setting back to its value before start, unless something else has
+# changed it since the node set it (then it is left, and said).
+restore_sysctls() {
+    [ -f "$node_dir/host/sysctl" ] || return 0
+    local line key before set now
+    while IFS= read -r line; do
+        key=${line%%=*} before=${line#*=}
+        now=$(sysctl -n "$key")
+        [ "$now" != "$before" ] || continue
+        set=$(sed -n "s/^$key=//p" "$node_dir/host/sysctl-node" 2>/dev/null || true)
+        if [ -n "$set" ] && [ "$now" != "$set" ]; then
+            log "$key is $now, set by something else since the node started: left as it is (it was $before)"
+            continue
+        fi
+        sysctl -q -w "$line" >/dev/null || log "could not restore $line"
+    done <"$node_dir/host/sysctl"
+}
+
+# remove_node_files: what the node leaves in host paths that existed before start (and so stay): its shims'
+# sockets, its CNI results, its container log links.
+remove_node_files() {
+    local f
+    [ ! -f "$node_dir/host/shim-sockets" ] || while IFS= read -r f; do rm -f "$f"; done <"$node_dir/host/shim-sockets"
+    rm -f /var/lib/cni/results/eks-nginx-* 2>/dev/null || true
+    for f in /var/log/containers/*; do
+        [ -L "$f" ] && [[ "$(readlink "$f")" == "$dir/"* ]] && rm -f "$f"
+    done
+    return 0
+}
+
 restore_host_state() {
-    local line path
-    if [ -f "$node_dir/host/sysctl" ]; then
-        while IFS= read -r line; do
-            [ "$(sysctl -n "${line%%=*}")" = "${line#*=}" ] || sysctl -q -w "$line" >/dev/null || log "could not restore $line"
-        done <"$node_dir/host/sysctl"
-    fi
+    local path
+    restore_sysctls
+    remove_node_files
     if [ -f "$node_dir/host/absent-paths" ]; then
         while IFS= read -r path; do
             unmount_under "$path"
@@ -333,33 +406,40 @@ restore_host_state() {
 }
 
 # node_left_behind: true when this cluster's node (or what its crash left) is on the machine.
-node_left_behind() {
-    [ -d "$node_dir" ] || [ "$(ip -o link show "$BRIDGE" 2>/dev/null | sed -n 's/.*alias //p')" = "$dir" ]
-}
+node_left_behind() { [ -d "$node_dir" ] || [ "$(bridge_owner)" = "$dir" ]; }
 
 # reset_node: ends every process of the node and removes what they made: pods, mounts, veths, the bridge,
-# iptables chains, cgroups, and the runtime's state (containers, pod IPs); kernel settings and host paths stay.
+# iptables chains, cgroups, and the runtime's state (containers, pod IPs); host paths stay. The kernel
+# settings the loopback load balancer needs (route_localnet, ip_forward) go back before the guard chains go,
+# so that no moment exposes loopback services; a restarted node sets them again. When another cluster's node
+# is on the machine, only this cluster's own processes and mounts are touched.
 reset_node() {
     local name pid
     for name in kubelet kube-proxy; do
         pid=$(pid_of "$name")
         if alive "$pid"; then kill -TERM "$pid" 2>/dev/null || true; await_exit "$pid" "$name" || true; fi
     done
-    kill_pods
-    pid=$(pid_of containerd)
-    if alive "$pid"; then kill -TERM "$pid" 2>/dev/null || true; await_exit "$pid" containerd || true; fi
-    kill_pods
-    [ -x "$bin/kube-proxy" ] && "$bin/kube-proxy" --cleanup >"$dir/logs/kube-proxy-cleanup.log" 2>&1 || true
-    unmount_under "$dir"
-    local veth
-    for veth in $(ip -o link show master "$BRIDGE" 2>/dev/null | awk -F': ' '{ print $2 }' | cut -d@ -f1); do
-        ip link del "$veth" 2>/dev/null || true
-    done
-    if [ "$(ip -o link show "$BRIDGE" 2>/dev/null | sed -n 's/.*alias //p')" = "$dir" ]; then
-        ip link del "$BRIDGE"
+    if other_node_here; then
+        log "the node of $(bridge_owner) runs on this machine: only this cluster's processes and mounts are removed"
+        kill_pods own-only
+        unmount_under "$dir"
+    else
+        shim_sockets >>"$node_dir/host/shim-sockets" 2>/dev/null || true
+        kill_pods
+        pid=$(pid_of containerd)
+        if alive "$pid"; then kill -TERM "$pid" 2>/dev/null || true; await_exit "$pid" containerd || true; fi
+        kill_pods
+        restore_sysctls
+        [ -x "$bin/kube-proxy" ] && "$bin/kube-proxy" --cleanup >"$dir/logs/kube-proxy-cleanup.log" 2>&1 || true
+        unmount_under "$dir"
+        local veth
+        for veth in $(ip -o link show master "$BRIDGE" 2>/dev/null | awk -F': ' '{ print $2 }' | cut -d@ -f1); do
+            ip link del "$veth" 2>/dev/null || true
+        done
+        [ "$(bridge_owner)" != "$dir" ] || ip link del "$BRIDGE"
+        sweep_chains
+        find /sys/fs/cgroup/*/"$CGROUP_ROOT" -depth -type d -exec rmdir {} + 2>/dev/null || true
     fi
-    sweep_chains
-    find /sys/fs/cgroup/*/"$CGROUP_ROOT" -depth -type d -exec rmdir {} + 2>/dev/null || true
     rm -rf "$node_dir/containerd" "$node_dir/runc" "$node_dir/kubelet/root" "$node_dir/cni/ipam" "$node_dir/pod-logs"
     if [ -f "$dir/pids" ]; then
         awk '$1 !~ /^(containerd|kubelet|kube-proxy)$/' "$dir/pids" >"$dir/pids.new" && mv "$dir/pids.new" "$dir/pids"
@@ -371,6 +451,7 @@ stop_node() {
     node_left_behind || return 0
     [ -f "$node_dir/host/sysctl" ] || log "no record of the kernel settings before start: they are left as they are"
     reset_node
+    other_node_here && return 0
     remove_new_tables
     restore_host_state
 }

@@ -30,7 +30,7 @@ if [ -z "${KUBECONFIG:-}" ] && [ -z "$(pulumi config get kubeconfig 2>/dev/null 
     embedded=true
     if [ "$action" != destroy ] || cluster/cluster.sh status >/dev/null 2>&1; then
         cluster/cluster.sh start
-        export KUBECONFIG="$repo/.cluster/kubeconfig"
+        export KUBECONFIG="${CLUSTER_DIR:-$repo/.cluster}/kubeconfig"
     fi
 fi
 echo "[local] cluster: ${KUBECONFIG:-$(pulumi config get kubeconfig 2>/dev/null || echo '(embedded cluster not running)')}" >&2

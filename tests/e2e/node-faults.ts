@@ -1,9 +1,11 @@
 /**
  * Faults that real pods make real, on the embedded cluster's real node, with HTTP traffic through the load
- * balancer: load-balancer source ranges that leave this machine out, a readiness probe that really fails, an
- * image that is not there (the pull fails), and every cluster process killed with SIGKILL. Each failed rollout must fail `pulumi up` within rolloutTimeout
+ * balancer: a neighbour routing the cluster's ranges to this machine, load-balancer source ranges that leave
+ * this machine out, a readiness probe that really fails, an image that is not there (the pull fails), and every
+ * cluster process killed with SIGKILL. Each failed rollout must fail `pulumi up` within rolloutTimeout
  * with the provider's reason while the old pods keep serving; the killed cluster must come back on `start`.
  */
+import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import { toolchainValue } from "../../toolchain/versions";
 import {
@@ -80,7 +82,45 @@ function everyClusterProcess(): number[] {
     return [...new Set([...byCommand, ...procs])].filter((pid) => pid !== process.pid);
 }
 
-run("e2e node faults", 6, "real", async () => {
+/** Packets the node's guard chain (iptables mangle, EKS-NGINX-GUARD-IN) has dropped so far. */
+function guardDrops(): number {
+    return execFileSync("iptables", ["-w", "-t", "mangle", "-L", "EKS-NGINX-GUARD-IN", "-v", "-n", "-x"], { encoding: "utf8" })
+        .split("\n").filter((l) => /\bDROP\b/.test(l)).reduce((sum, l) => sum + Number(l.trim().split(/\s+/)[0]), 0);
+}
+
+/**
+ * A neighbour on another network interface, as a host of the LAN would be: a network namespace joined to this
+ * machine by a veth pair (198.18.1.0/24), routing the pod network, the Service range and the load balancer's
+ * loopback range through this machine. Removed again, /run/netns included when it was not there before.
+ */
+async function asNeighbour<T>(body: (fetch: (url: string) => number) => T): Promise<T> {
+    const ns = "eks-nginx-e2e-nb";
+    const hadNetns = fs.existsSync("/run/netns");
+    const ip = (...args: string[]) => execFileSync("ip", args, { encoding: "utf8" });
+    try {
+        ip("netns", "add", ns);
+        ip("link", "add", "eksnb-host", "type", "veth", "peer", "name", "eksnb-peer");
+        ip("link", "set", "eksnb-peer", "netns", ns);
+        ip("addr", "add", "198.18.1.1/24", "dev", "eksnb-host");
+        ip("link", "set", "eksnb-host", "up");
+        ip("-n", ns, "addr", "add", "198.18.1.2/24", "dev", "eksnb-peer");
+        ip("-n", ns, "link", "set", "eksnb-peer", "up");
+        for (const range of ["198.18.0.0/24", "10.96.0.0/16", "127.96.0.0/16"]) {
+            ip("-n", ns, "route", "add", range, "via", "198.18.1.1");
+        }
+        // curl's exit status: 0 with an HTTP answer, 28 on a timeout (nothing came back).
+        return body((url) => spawnSync("ip", ["netns", "exec", ns, "curl", "-s", "-o", "/dev/null", "-m", "2", url]).status ?? -1);
+    } finally {
+        spawnSync("ip", ["netns", "del", ns]);
+        spawnSync("ip", ["link", "del", "eksnb-host"]);
+        if (!hadNetns && fs.existsSync("/run/netns")) {
+            spawnSync("umount", ["/run/netns"]);
+            spawnSync("rmdir", ["/run/netns"]);
+        }
+    }
+}
+
+run("e2e node faults", 7, "real", async () => {
     await step("F1. pulumi up with 2 replicas and rolloutTimeout 30: nginx serves on the url", async () => {
         mustSucceed(pulumi(["config", "set", "replicas", "2"]));
         mustSucceed(pulumi(["config", "set", "rolloutTimeout", String(ROLLOUT_TIMEOUT)]));
@@ -90,7 +130,20 @@ run("e2e node faults", 6, "real", async () => {
         check("GET url → nginx's page", pageOf(answer) === "nginx", `${url}: ${answer.status || answer.error}`);
     });
 
-    await step("F2. loadBalancer.sourceRanges: a client outside the ranges gets no answer, one inside does", async () => {
+    await step("F2. a neighbour that routes the pod, Service and load-balancer ranges here gets nothing; the guard drops it", async () => {
+        const s = kubectl("get", "service", "sample-service", "-n", "default");
+        const pod = readyPods()[0];
+        const targets = [`http://${pod.status.podIP}/`, `http://${s.spec.clusterIP}/`, url];
+        const dropsBefore = guardDrops();
+        const codes = await asNeighbour((fetch) => targets.map((t) => `${t} → curl exit ${fetch(t)}`));
+        const dropped = guardDrops() - dropsBefore;
+        check("pod, ClusterIP and load-balancer address: no answer (curl times out)", codes.every((c) => c.endsWith("exit 28")), codes);
+        check("the guard chain dropped the neighbour's packets", dropped >= targets.length, `${dropped} packets dropped`);
+        const answer = await get(url);
+        check("this machine still gets nginx's page", pageOf(answer) === "nginx", `${answer.status || answer.error}`);
+    });
+
+    await step("F3. loadBalancer.sourceRanges: a client outside the ranges gets no answer, one inside does", async () => {
         mustSucceed(pulumi(["config", "set", "--path", "loadBalancer.sourceRanges[0]", "10.0.0.0/8"]));
         mustSucceed(pulumi(["up", "--yes"]));
         const outside = await get(url, 2000);
@@ -104,19 +157,19 @@ run("e2e node faults", 6, "real", async () => {
         mustSucceed(pulumi(["up", "--yes"]));
     });
 
-    await step("F3. a readiness probe that really fails (containerPort 8080, nginx listens on 80): up fails in time, old pods serve", async () => {
+    await step("F4. a readiness probe that really fails (containerPort 8080, nginx listens on 80): up fails in time, old pods serve", async () => {
         await failingRollout(["containerPort", "8080"], /unready|Readiness probe failed|not attained/i,
             (pod) => `${pod.status.conditions?.find((c: any) => c.type === "Ready")?.message ?? ""} ${podEvents(pod)}`);
         await recover(["rm", "containerPort"]);
     });
 
-    await step("F4. an image that is not there: the pull fails, up fails in time with the reason, old pods serve", async () => {
+    await step("F5. an image that is not there: the pull fails, up fails in time with the reason, old pods serve", async () => {
         await failingRollout(["image", MISSING], /ErrImagePull|ImagePullBackOff|pull/i,
             (pod) => pod.status.containerStatuses?.[0]?.state?.waiting?.reason ?? JSON.stringify(pod.status.containerStatuses?.[0]?.state));
         await recover(["set", "image", NGINX]);
     });
 
-    await step("F5. every cluster process killed with SIGKILL: start brings the cluster, its pods and the url back", async () => {
+    await step("F6. every cluster process killed with SIGKILL: start brings the cluster, its pods and the url back", async () => {
         const victims = everyClusterProcess();
         for (const pid of victims) {
             try {
@@ -147,7 +200,7 @@ run("e2e node faults", 6, "real", async () => {
         check("pulumi preview --expect-no-changes: the stack matches the recovered cluster", r.code === 0, r.code === 0 ? "no changes" : tail(r.output, 12));
     });
 
-    await step("F6. pulumi destroy, cluster stop: nothing left, the machine as before start", async () => {
+    await step("F7. pulumi destroy, cluster stop: nothing left, the machine as before start", async () => {
         mustSucceed(pulumi(["destroy", "--yes"]));
         const answer = await get(url);
         check("the url refuses the connection", answer.error === "ECONNREFUSED", answer.error ?? `HTTP ${answer.status}`);

@@ -24,4 +24,5 @@ done
 [ -x /usr/lib/cni/bridge ] && [ -x /usr/lib/cni/host-local ] && [ -x /usr/lib/cni/loopback ] \
     || die "CNI plugins bridge, host-local and loopback are missing from /usr/lib/cni"
 
-go_build pause "$PAUSE_VERSION" "$here/pause" . -ldflags "-s -w"
+# Keyed by its source too: this program is the project's own, an edit must rebuild it.
+go_build pause "$PAUSE_VERSION-$(cat "$here/pause/go.mod" "$here/pause/main.go" | sha256sum | cut -c1-12)" "$here/pause" . -ldflags "-s -w"

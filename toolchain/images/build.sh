@@ -4,6 +4,8 @@
 # OCI archive, cached per package version and recipe in $TOOLCHAIN_CACHE/images and copied to
 # .toolchain/images, which the node imports into containerd when it starts (cluster/node.sh).
 set -euo pipefail
+# A failure inside $(...) (dpkg-deb, install, a check) must fail the build, never cache a partial image.
+shopt -s inherit_errexit
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/../lib.sh"
 source "$here/../versions.sh"
@@ -92,11 +94,14 @@ smoke_test() {
     shift
     [ "$(id -u)" = 0 ] || { log "  (not root: skipping the chroot check of $*)"; return 0; }
     mkdir -p "$rootfs/dev" "$rootfs/proc" && : >"$rootfs/dev/null"
+    # Unmounted however this ends (an interrupted build must not leave /proc mounted in the work folder).
+    trap 'umount "$rootfs/proc" "$rootfs/dev/null" 2>/dev/null || true' RETURN EXIT
     mount --bind /dev/null "$rootfs/dev/null"
     mount -t proc proc "$rootfs/proc"
     local rc=0 output
     output=$(chroot "$rootfs" "$@" 2>&1) || rc=$?
     umount "$rootfs/proc" "$rootfs/dev/null"
+    trap - RETURN EXIT
     rm -rf "$rootfs/dev" "$rootfs/proc"
     [ $rc -eq 0 ] || die "image check '$*' failed: $output"
 }
@@ -137,13 +142,14 @@ image() {
     local name=$1 ref=$2 version=$3 t0=$SECONDS
     shift 3
     local recipe
-    recipe=$(cat "$here/build.sh" "$here/oci.sh" "$@" | sha256sum | cut -c1-12)
+    recipe=$({ echo "$ref"; cat "$here/build.sh" "$here/oci.sh" "$@"; } | sha256sum | cut -c1-12)
     local cached="$cache_dir/$name-$version-$recipe.tar"
     if [ ! -f "$cached" ]; then
         log "image $ref: building"
         # Kept in the cache (not /tmp), and cleared before each build: a failed build leaves nothing elsewhere.
         local work="$cache_dir/.build-$name"
-        rm -rf "$work" && mkdir -p "$work"
+        rm -rf "$work"
+        mkdir -p "$work"
         local config
         config=$("build_$name" "$work/rootfs")
         oci_archive "$work/rootfs" "$ref" "$cached.tmp" "$config" >"$work/digest"
