@@ -177,8 +177,7 @@ start() {
     local chosen
     chosen=$(choose_mode "$requested")
     local t0=$SECONDS
-    remove_dir
-    [ ! -e "$dir" ] || die "$dir holds other files: set CLUSTER_DIR to a new or a cluster's folder"
+    remove_dir || die "$dir holds other files: set CLUSTER_DIR to a new or a cluster's folder"
     mkdir -p "$dir/logs" "$dir/etcd"
     # A start that fails stops what it launched and undoes the node's changes, and keeps the logs for a look
     # (the next start clears them).
@@ -286,21 +285,25 @@ remove_dir() {
         rm -rf "$dir"
     else
         log "$dir is not a cluster's folder (no ports, mode or pids file): left as it is"
+        return 1
     fi
 }
 
 stop() {
     if [ ! -f "$dir/pids" ] && ! node_left_behind; then
         log "not running"
-        remove_dir
+        remove_dir || true
         return 0
     fi
     local n=0 t0=$SECONDS recorded
     recorded=$(wc -l 2>/dev/null <"$dir/pids" || echo 0)
     stop_node
     [ ! -f "$dir/pids" ] || kill_recorded >/dev/null
-    remove_dir
-    log "stopped $recorded processes and removed $dir ($((SECONDS - t0))s)"
+    if remove_dir; then
+        log "stopped $recorded processes and removed $dir ($((SECONDS - t0))s)"
+    else
+        log "stopped $recorded processes ($((SECONDS - t0))s)"
+    fi
 }
 
 status() {
