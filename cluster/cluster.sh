@@ -181,7 +181,7 @@ start() {
     mkdir -p "$dir/logs" "$dir/etcd"
     # A start that fails stops what it launched and undoes the node's changes, and keeps the logs for a look
     # (the next start clears them).
-    trap 'stop_node; if [ -s "$dir/pids" ]; then kill_recorded >/dev/null; fi; log "stopped what this start launched; logs kept in $dir/logs"' EXIT
+    trap 'stop_node; if [ -s "$dir/pids" ]; then kill_recorded; fi; log "stopped what this start launched; logs kept in $dir/logs"' EXIT
     chmod 700 "$dir" "$dir/etcd"
     : >"$dir/pids"
     echo "$chosen" >"$dir/mode"
@@ -228,8 +228,8 @@ resume() {
     if [ "$(mode)" = real ] && other_node_here; then
         die "the node of another embedded cluster ($(bridge_owner)) runs on this machine: stop it first (CLUSTER_DIR=$(bridge_owner) npm run cluster -- stop)"
     fi
-    trap '[ "$(mode)" != real ] || reset_node; kill_recorded >/dev/null; log "recovery failed: its processes are stopped, its data is kept (npm run cluster -- stop removes it)"' EXIT
-    [ ! -s "$dir/pids" ] || kill_recorded >/dev/null
+    trap '[ "$(mode)" != real ] || reset_node; kill_recorded; log "recovery failed: its processes are stopped, its data is kept (npm run cluster -- stop removes it)"' EXIT
+    [ ! -s "$dir/pids" ] || kill_recorded
     [ "$(mode)" != real ] || reset_node
     : >"$dir/pids"
     while read -r name port; do
@@ -267,7 +267,7 @@ await_exit() {
 }
 
 # kill_recorded: TERM to each recorded PID that is still ours (reverse start order: kwok and the
-# controllers before the API server, etcd last), KILL to any left after 10s. Prints how many it recorded.
+# controllers before the API server, etcd last), KILL to any left after 10s.
 kill_recorded() {
     local name pid pids=() names=()
     while read -r name pid; do pids=("$pid" "${pids[@]}"); names[pid]=$name; done <"$dir/pids"
@@ -275,7 +275,6 @@ kill_recorded() {
     local survivors=0
     for pid in "${pids[@]}"; do await_exit "$pid" "${names[pid]}" || survivors=$((survivors + 1)); done
     [ "$survivors" -eq 0 ] || die "$survivors process(es) still running"
-    echo "${#pids[@]}"
 }
 
 # remove_dir: removes $dir when it is a cluster's folder (or empty), never another folder CLUSTER_DIR names.
@@ -298,7 +297,7 @@ stop() {
     local n=0 t0=$SECONDS recorded
     recorded=$(wc -l 2>/dev/null <"$dir/pids" || echo 0)
     stop_node
-    [ ! -f "$dir/pids" ] || kill_recorded >/dev/null
+    [ ! -f "$dir/pids" ] || kill_recorded
     if remove_dir; then
         log "stopped $recorded processes and removed $dir ($((SECONDS - t0))s)"
     else

@@ -7,18 +7,12 @@
 import * as fs from "fs";
 import * as path from "path";
 import {
-    allClusterPids, APP, appObjects, check, cluster, deployment, descendants, kubectl, log, mustSucceed,
+    activeReplicaSets, allClusterPids, APP, appObjects, check, cluster, deployment, descendants, kubectl, log, mustSucceed,
     PASSPHRASE, pulumi, pulumiAsync, pulumiStdout, readyPods, run, service, stackResources, stateDir, step, stillRunning,
     tail, watch, work,
 } from "./harness";
 
 const STEPS = 9;
-
-/** The app's ReplicaSets that want pods, as `name=image`. */
-function activeReplicaSets(): string[] {
-    return kubectl("get", "replicasets", "-n", "default", "-l", `app=${APP}`).items
-        .filter((r: any) => r.spec.replicas > 0).map((r: any) => `${r.metadata.name}=${r.spec.template.spec.containers[0].image}`);
-}
 
 function noChanges(): void {
     const r = pulumi(["preview", "--expect-no-changes"]);

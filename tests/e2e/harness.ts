@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ensureBuilt } from "../../scripts/build";
-import { hostState, HostState } from "./hostState";
+import { hostChanges, hostState, HostState } from "./hostState";
 
 export const repo = path.resolve(__dirname, "..", "..");
 /** The project copy: a new temporary folder, or the one EKS_NGINX_E2E_WORK names (npm run test:aws's, which outlives this process). */
@@ -164,6 +164,12 @@ export const appPods = (): any[] => kubectl("get", "pods", "-n", "default", "-l"
 export const readyPods = () => appPods().filter((p) => !p.metadata.deletionTimestamp &&
     (p.status.conditions ?? []).some((c: { type: string; status: string }) => c.type === "Ready" && c.status === "True"));
 
+/** The app's ReplicaSets that want pods, as `name=image`. */
+export function activeReplicaSets(): string[] {
+    return kubectl("get", "replicasets", "-n", "default", "-l", `app=${APP}`).items
+        .filter((r: any) => r.spec.replicas > 0).map((r: any) => `${r.metadata.name}=${r.spec.template.spec.containers[0].image}`);
+}
+
 /** Objects of the app (by label) that exist now, as kind/name. */
 export function appObjects(kinds = ["deployments", "replicasets", "pods", "services", "poddisruptionbudgets", "horizontalpodautoscalers"]): string[] {
     return kinds.flatMap((kind) => kubectl("get", kind, "-n", "default", "-l", `app=${APP}`).items
@@ -271,6 +277,21 @@ export function hostBefore(): HostState {
         throw new Error("no host state recorded: the suite runs on kwok nodes");
     }
     return machineBefore;
+}
+
+/**
+ * `cluster stop` on a real node, then the checks that it left nothing: every process the cluster ever recorded
+ * (`expectedPids` of them: 8 per start) has ended, and the machine is as `hostBefore()` found it.
+ */
+export async function stopClusterLeavingNothing(expectedPids: number): Promise<void> {
+    cluster("stop");
+    const pids = allClusterPids();
+    const running = await stillRunning(pids);
+    check(`cluster stop: every cluster process ended (${expectedPids}: per start 5 control plane, containerd, kubelet, kube-proxy)`,
+        running.length === 0 && pids.length === expectedPids, `${pids.length} recorded, running now: ${running.join(",") || "none"}`);
+    const changes = hostChanges(hostBefore());
+    check("the machine as before start: processes, containers, mounts, namespaces, links, iptables, nftables, cgroups, paths, kernel settings",
+        changes.length === 0, changes.length ? changes.slice(0, 20).join("\n      ") : "no difference");
 }
 
 /**

@@ -3,8 +3,8 @@
  * loopback address, and after `pulumi destroy` and `cluster stop` the machine must be as it was before `start`.
  */
 import { toolchainValue } from "../../toolchain/versions";
-import { allClusterPids, appObjects, check, cluster, hostBefore, kubectl, run, step, stillRunning } from "./harness";
-import { clusterSocketsOffLoopback, hostChanges } from "./hostState";
+import { appObjects, check, kubectl, run, step, stopClusterLeavingNothing } from "./harness";
+import { clusterSocketsOffLoopback } from "./hostState";
 import { get } from "./http";
 import { TutorialTarget, tutorialSteps } from "./tutorial";
 
@@ -23,14 +23,7 @@ const embedded: TutorialTarget = {
         const left = appObjects();
         const svc = kubectl("get", "services", "-n", "default").items.map((s: { metadata: { name: string } }) => s.metadata.name);
         check("no Deployment, ReplicaSet, Pod, Service, PDB or HPA of the app", left.length === 0 && !svc.includes("sample-service"), left);
-        cluster("stop");
-        const pids = allClusterPids();
-        const running = await stillRunning(pids);
-        check("cluster stop: every cluster process ended (5 control plane, containerd, kubelet, kube-proxy)", running.length === 0 && pids.length === 8,
-            `${pids.length} started, running now: ${running.join(",") || "none"}`);
-        const changes = hostChanges(hostBefore());
-        check("the machine as before start: processes, containers, mounts, namespaces, links, iptables, nftables, cgroups, paths, kernel settings",
-            changes.length === 0, changes.length ? changes.slice(0, 20).join("\n      ") : "no difference");
+        await stopClusterLeavingNothing(8);
     },
 };
 
