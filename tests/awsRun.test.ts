@@ -11,7 +11,7 @@ import * as path from "path";
 import { Answer } from "./e2e/http";
 import {
     Command, CommandResult, credentialSources, DEFAULT_DNS_TIMEOUT_SECONDS, describeLeftovers, DESTROY_ATTEMPTS, devStack, Deps, Env,
-    hourlyCost, main, newStackName, parseArgs, planText, PROJECT_FILES, stateEnv, StateResource, StepsContext, StepsHandle, StepsOutcome, UsageError,
+    hourlyCost, main, newStackName, parseArgs, planText, stateEnv, StateResource, StepsContext, StepsHandle, StepsOutcome, UsageError,
 } from "./aws/runner";
 import { awsRefused, elbNameOf, ELB_HOSTNAME, firstOk, waitForAnswer } from "./aws/target";
 import { LB_HOSTNAME, ROOT } from "./mocks";
@@ -734,13 +734,6 @@ describe("npm run test:aws (without AWS)", () => {
             const h = fakeHttp([{ status: 503, body: "" }, { status: 0, body: "", error: "ENOTFOUND" }]);
             const a = await waitForAnswer("http://lb:8080", awsRefused, { timeoutMs: 120_000, ...h.o });
             assert.strictEqual(a.error, "ENOTFOUND");
-        });
-
-        it("the project copy holds what the end-to-end harness copies, with the dev stage instead of local", () => {
-            const harness = /for \(const entry of \[([^\]]+)\]\)/.exec(fs.readFileSync(path.join(ROOT, "tests", "e2e", "harness.ts"), "utf8"));
-            assert.ok(harness, "the harness's list of project files");
-            const copied = [...harness[1].matchAll(/"([^"]+)"/g)].map((m) => m[1]);
-            assert.deepStrictEqual(PROJECT_FILES, copied.map((e) => (e === "Pulumi.local.yaml" ? "Pulumi.dev.yaml" : e)));
         });
 
         it("the runner's files are not unit tests (npm test runs tests/**/*.test.ts only)", () => {

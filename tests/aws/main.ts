@@ -8,7 +8,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as readline from "readline";
-import { Command, CommandResult, Deps, Env, main, PROJECT_FILES, StateEnv, StepsContext, StepsHandle, StepsOutcome } from "./runner";
+import { copyProjectTo } from "../e2e/projectCopy";
+import { Command, CommandResult, Deps, Env, main, StateEnv, StepsContext, StepsHandle, StepsOutcome } from "./runner";
 
 const repo = path.resolve(__dirname, "..", "..");
 
@@ -195,10 +196,7 @@ async function prepareWork(stack: string, state: StateEnv, mode: "new" | "cleanu
         throw new Error(`${dir} exists: a run of stack ${stack} left it (npm run test:aws -- --cleanup ${stack})`);
     }
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    for (const entry of PROJECT_FILES.filter((e) => e !== "bin" || fs.existsSync(path.join(repo, e)))) {
-        fs.cpSync(path.join(repo, entry), path.join(dir, entry), { recursive: true });
-    }
-    fs.symlinkSync(path.join(repo, "node_modules"), path.join(dir, "node_modules"));
+    copyProjectTo(dir, "Pulumi.dev.yaml");
     if (mode === "new") {
         fs.writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`),
             `# npm run test:aws: stack ${stack}, made from Pulumi.dev.yaml (below); the runner sets aws:region and tags.\n` +

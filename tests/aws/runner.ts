@@ -28,14 +28,6 @@ export const DESTROY_RETRY_WAIT_MS = 60_000;
 export const RUN_MINUTES = 35;
 /** The images of the tutorial's swap on AWS: the project's default image (dev sets none), then the official httpd. */
 export const HTTPD_IMAGE = "httpd:2.4";
-/**
- * The project copy a stack runs in: what tests/e2e/harness.ts copies, with the dev stage's settings instead of the
- * local one's. bin/ when built: main.js reuses it if it matches the sources, else builds it on the first `pulumi up`
- * (a type error stops that `up` before anything is registered).
- */
-export const PROJECT_FILES = ["Pulumi.yaml", "Pulumi.dev.yaml", "main.js", "index.ts", "package.json", "package-lock.json", "tsconfig.json",
-    "tsconfig.build.json", "components", "stacks", "scripts", "policy", "bin"];
-
 export const USAGE = `usage: npm run test:aws -- [--region <region>] [--yes] [--stack <name>] [--dns-timeout <seconds>]
        npm run test:aws -- --cleanup <stack> [--yes]
 

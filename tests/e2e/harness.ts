@@ -11,6 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { ensureBuilt } from "../../scripts/build";
 import { hostChanges, hostState, HostState } from "./hostState";
+import { copyProjectTo } from "./projectCopy";
 
 export const repo = path.resolve(__dirname, "..", "..");
 /** The project copy: a new temporary folder, or the one EKS_NGINX_E2E_WORK names (npm run test:aws's, which outlives this process). */
@@ -182,13 +183,7 @@ export function stackResources(): { urn: string; type: string }[] {
 }
 
 export function copyProject(): void {
-    for (const entry of ["Pulumi.yaml", "Pulumi.local.yaml", "main.js", "index.ts", "package.json", "package-lock.json", "tsconfig.json",
-        "tsconfig.build.json", "components", "stacks", "scripts", "policy", "bin"]) {
-        if (entry !== "bin" || fs.existsSync(path.join(repo, entry))) {
-            fs.cpSync(path.join(repo, entry), path.join(work, entry), { recursive: true });
-        }
-    }
-    fs.symlinkSync(path.join(repo, "node_modules"), path.join(work, "node_modules"));
+    copyProjectTo(work, "Pulumi.local.yaml");
     fs.mkdirSync(stateDir);
     // The program's build (main.js does it on the first pulumi run otherwise): a copied bin/ counts only if it
     // matches the sources (scripts/build.js), so the steps' timings never include a tsc run.
