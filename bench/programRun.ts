@@ -1,12 +1,12 @@
 /**
  * One measurement of program cost under Pulumi mocks, in a fresh process (so start-up and module loading
  * count): `node -r ts-node/register/transpile-only bench/programRun.ts <dev|local|copies> [N]`.
- * Uses the unit suite's mocks (tests/mocks.ts). Prints one JSON line: milliseconds from process start to
+ * Uses the unit suite's mocks (harness/mocks.ts). Prints one JSON line: milliseconds from process start to
  * "all resources registered", registrations, peak RSS, and whether @pulumi/aws or @pulumi/eks were loaded.
  */
 import * as path from "path";
 import { performance } from "perf_hooks";
-import { configMap, registrations, runProgram, stageConfig, waitForRPCs, writeTempKubeconfig } from "../tests/mocks";
+import { configMap, registrations, reset, runProgram, stageConfig, waitForRPCs, writeTempKubeconfig } from "../harness/mocks";
 
 const [mode, nArg] = process.argv.slice(2);
 
@@ -16,6 +16,7 @@ async function main(): Promise<void> {
     } else if (mode === "local") {
         await runProgram({ ...stageConfig("local"), ...configMap({ kubeconfig: writeTempKubeconfig() }) });
     } else if (mode === "copies") {
+        reset();
         const { KubeconfigCluster } = await import("../components/kubeconfigCluster");
         const { WebApp } = await import("../components/webApp");
         const cluster = new KubeconfigCluster("bench", { kubeconfig: "apiVersion: v1\nkind: Config\n" });

@@ -14,7 +14,7 @@ import {
     hourlyCost, main, newStackName, parseArgs, planText, stateEnv, StateResource, StepsContext, StepsHandle, StepsOutcome, UsageError,
 } from "./aws/runner";
 import { awsRefused, elbNameOf, ELB_HOSTNAME, firstOk, waitForAnswer } from "./aws/target";
-import { LB_HOSTNAME, ROOT } from "./mocks";
+import { LB_HOSTNAME, ROOT } from "../harness/mocks";
 
 const STACK = "test-aws-20261126-0315-beef";
 const HOME = "/home/tester";

@@ -2,7 +2,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ROOT } from "./mocks";
+import { ROOT } from "../harness/mocks";
 import { BuildError, ensureBuilt, isUpToDate } from "../scripts/build";
 
 /**

@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import { DEFAULTS, parseStackConfig, StackConfigError } from "../stacks/config";
-import { configMap, writeTempKubeconfig } from "./mocks";
+import { configMap, writeTempKubeconfig } from "../harness/mocks";
 
 const eks = (values: Record<string, unknown> = {}) => parseStackConfig(configMap(values), { env: {} });
 

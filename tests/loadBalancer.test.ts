@@ -2,7 +2,7 @@ import * as assert from "assert";
 import * as k8s from "@pulumi/kubernetes";
 import { WebApp } from "../components/webApp";
 import { ALLOW_INTERNET, AWS_LB_INTERNAL, AWS_LB_TYPE } from "../policy/annotations";
-import { configMap, one, registrations, reset, runProgram, stageConfig, waitForRPCs, writeTempKubeconfig } from "./mocks";
+import { configMap, one, registrations, reset, runProgram, stageConfig, waitForRPCs, writeTempKubeconfig } from "../harness/mocks";
 
 /** The registered Service's annotations, source ranges and replacement options. */
 function service() {

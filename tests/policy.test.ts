@@ -4,7 +4,7 @@ import {
     containersHaveLimitsAndReadiness, eksControlPlaneLogging, eksSecretsEncrypted, imdsv2Required, loadBalancerNotOpen, nonRootContainers,
     noLatestImages, noSshFromInternet, POLICIES, prodLoadBalancerNotOpen, prodReplicasAndPdb, stackOf,
 } from "../policy/rules";
-import { configMap, registeredUrns, registrations, runProgram, stageConfig, writeTempKubeconfig } from "./mocks";
+import { configMap, registeredUrns, registrations, runProgram, stageConfig, writeTempKubeconfig } from "../harness/mocks";
 
 /** Each rule gets a passing and a violating resource; violations are collected, not thrown. */
 

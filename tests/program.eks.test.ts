@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { asSecret, configMap, providerRef, FAKE_KUBECONFIG, LB_HOSTNAME, one, ofType, ProgramOutputs, registeredUrns, registrations, runProgram, stageConfig } from "./mocks";
+import { asSecret, configMap, providerRef, FAKE_KUBECONFIG, LB_HOSTNAME, one, ofType, ProgramOutputs, registeredUrns, registrations, runProgram, stageConfig } from "../harness/mocks";
 
 const SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB me@laptop";
 

@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import { toolchainValue } from "../toolchain/versions";
-import { asSecret, configMap, providerRef, one, ProgramOutputs, registeredUrns, registrations, runProgram, stageConfig, writeTempKubeconfig } from "./mocks";
+import { asSecret, configMap, providerRef, one, ProgramOutputs, registeredUrns, registrations, runProgram, stageConfig, writeTempKubeconfig } from "../harness/mocks";
 
 const KUBECONFIG = "apiVersion: v1\nkind: Config\ncurrent-context: kind-demo\n";
 

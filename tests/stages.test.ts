@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
 import { DEFAULTS, FLAT_KEYS, parseStackConfig } from "../stacks/config";
-import { ROOT, runProgram, stageConfig, writeTempKubeconfig } from "./mocks";
+import { ROOT, runProgram, stageConfig, writeTempKubeconfig } from "../harness/mocks";
 
 const STAGES = ["dev", "staging", "prod", "local"];
 const project = parseYaml(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));

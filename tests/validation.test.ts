@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { configMap, registrations, runProgramExpectingError, stageConfig, writeTempKubeconfig } from "./mocks";
+import { configMap, registrations, runProgramExpectingError, stageConfig, writeTempKubeconfig } from "../harness/mocks";
 
 interface BadCase {
     title: string;

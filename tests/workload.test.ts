@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { configMap, one, ofType, runProgram, stageConfig, writeTempKubeconfig } from "./mocks";
+import { configMap, one, ofType, runProgram, stageConfig, writeTempKubeconfig } from "../harness/mocks";
 
 /** Workload defaults: disruption budget, autoscaler, topology spread, container hardening, rollout timeout. */
 

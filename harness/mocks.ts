@@ -1,6 +1,7 @@
 /**
- * The one mocks helper of the suite: Pulumi mocks set once, a recorder of every registration, an Output
- * unwrapper and a runner for the whole program with a given stack config.
+ * The one mocks helper of the unit suite and the bench: Pulumi mocks (installed by the first reset() or
+ * runProgram(), never on import), a recorder of every registration, an Output unwrapper and a runner for the
+ * whole program with a given stack config.
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -77,23 +78,25 @@ function mockState(args: MockResourceArgs): Record<string, any> {
 /** What MockResourceArgs does not carry, read off the registration requests by `type::name`. */
 const requestOf = new Map<string, Pick<Registration, "dependencies" | "customTimeouts" | "ignoreChanges" | "replaceOnChanges" | "deleteBeforeReplace">>();
 
-void pulumi.runtime.setMocks({
-    newResource(args) {
-        registrations.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, custom: args.custom,
-            dependencies: [], ignoreChanges: [], replaceOnChanges: [], deleteBeforeReplace: false,
-            ...requestOf.get(`${args.type}::${args.name}`) });
-        return { id: args.custom ? `${args.name}-id` : undefined, state: mockState(args) };
-    },
-    call(args) {
-        return args.inputs;
-    },
-}, PROJECT, STACK, false);
+let installed = false;
 
-function monitor(): MockMonitor {
-    return pulumi.runtime.getMonitor() as unknown as MockMonitor;
-}
-
-{
+/** Installs the mocks and the registration recorder, once per process. */
+export function useMocks(): void {
+    if (installed) {
+        return;
+    }
+    installed = true;
+    void pulumi.runtime.setMocks({
+        newResource(args) {
+            registrations.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, custom: args.custom,
+                dependencies: [], ignoreChanges: [], replaceOnChanges: [], deleteBeforeReplace: false,
+                ...requestOf.get(`${args.type}::${args.name}`) });
+            return { id: args.custom ? `${args.name}-id` : undefined, state: mockState(args) };
+        },
+        call(args) {
+            return args.inputs;
+        },
+    }, PROJECT, STACK, false);
     const m = monitor();
     const register = m.registerResource.bind(m);
     m.registerResource = (req: any, callback: any) => {
@@ -106,6 +109,10 @@ function monitor(): MockMonitor {
         });
         return register(req, callback);
     };
+}
+
+function monitor(): MockMonitor {
+    return pulumi.runtime.getMonitor() as unknown as MockMonitor;
 }
 
 /** URNs registered since the last reset; the URN's type chain shows each resource's parents. */
@@ -123,7 +130,9 @@ export function providerRef(type = "pulumi:providers:kubernetes"): string {
     return `${urns[0]}::${name}-id`;
 }
 
+/** Installs the mocks when needed and forgets every registration so far. */
 export function reset(): void {
+    useMocks();
     registrations.length = 0;
     requestOf.clear();
     monitor().resources.clear();
