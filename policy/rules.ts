@@ -5,8 +5,8 @@
  * Stage-aware: a stack counts as production when its name is listed in the pack's `prodStacks` config
  * (default ["prod"]); the stack name is read from each resource's URN.
  */
-import { parseFamiliarName, Reference } from "@swimlane/docker-reference";
 import { ALLOW_INTERNET, AWS_LB_INTERNAL, AWS_LB_SCHEME, AWS_LB_TYPE, LB_SOURCE_RANGES } from "./annotations";
+import { parseImageReference } from "./imageReference";
 import type {
     PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs,
     StackValidationPolicy,
@@ -120,10 +120,8 @@ export const noLatestImages = rule("no-latest-or-untagged-images",
             if (typeof c.image !== "string") {
                 continue; // unknown during preview
             }
-            let ref: Reference;
-            try {
-                ref = parseFamiliarName(c.image);
-            } catch {
+            const ref = parseImageReference(c.image);
+            if (!ref) {
                 report(`container ${c.name} uses "${c.image}", which is not a valid image reference`);
                 continue;
             }
