@@ -7,7 +7,7 @@ import { execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { cluster, copyProject, env, kubectl, mustSucceed, pulumi, repo, work } from "../tests/e2e/harness";
-import { DEFAULTS } from "../stacks/config";
+import { readStack } from "../stacks/stack";
 import { toolchainValue } from "../toolchain/versions";
 import { median, peakTreeMemory, timed } from "./measure";
 
@@ -35,7 +35,7 @@ function sh(cmd: string, args: string[]): void {
 function manifests(values: { replicas: number; image: string; port: number }): string[] {
     const dir = path.join(work, "manifests");
     fs.mkdirSync(dir, { recursive: true });
-    const container = DEFAULTS.containerName;
+    const container = readStack({}).settings.containerName;
     const files = ["deployment.yml", "service.yml", ...(values.replicas >= 2 ? ["pdb.yml"] : [])];
     for (const f of files) {
         const text = fs.readFileSync(path.join(repo, "bench", "manifests", f), "utf8")

@@ -3,85 +3,8 @@ import * as awsx from "@pulumi/awsx";
 import * as eks from "@pulumi/eks";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-
-/** An existing VPC to build the cluster in. */
-export interface ExistingVpcArgs {
-    id: pulumi.Input<string>;
-    publicSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
-    privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
-}
-
-/** SSH to the nodes (the tutorial's `--ssh-access --ssh-public-key`). */
-export interface SshAccessArgs {
-    /** OpenSSH public key line; becomes an EC2 key pair. */
-    publicKey: pulumi.Input<string>;
-    /** Source CIDRs allowed to reach port 22. Required: there is no open default. */
-    allowedCidrs: string[];
-}
-
-/**
- * Access to the cluster's Kubernetes API for an IAM principal other than the creator: an EKS access entry with
- * the AWS-managed access policy of its level (access entries need the API authentication mode, which this
- * cluster uses).
- */
-export interface ClusterAccessArgs {
-    /**
-     * ARN of an IAM role or user, e.g. `arn:aws:iam::123456789012:role/platform-admins`; not an sts
-     * assumed-role session. Plain, not an Input: it names the access entry, so the entry keeps its name
-     * while its level or namespaces change.
-     */
-    principalArn: string;
-    /**
-     * `admin`: AmazonEKSClusterAdminPolicy on the whole cluster (cluster-admin), or AmazonEKSAdminPolicy on the
-     * listed namespaces (namespace admin); `edit`: AmazonEKSEditPolicy; `view`: AmazonEKSViewPolicy.
-     */
-    access: "admin" | "edit" | "view";
-    /** Limit the access to these namespaces. Unset: the whole cluster. */
-    namespaces?: string[];
-}
-
-/** The arguments of an {@link EksCluster}. */
-export interface EksClusterArgs {
-    /** Kubernetes minor version, e.g. `1.33`. Defaults to EKS's current default. */
-    kubernetesVersion?: pulumi.Input<string>;
-    /** Build in this VPC; when absent a new VPC with public and private subnets is made. */
-    vpc?: ExistingVpcArgs;
-    /** Availability zones of a new VPC. Defaults to 2. */
-    availabilityZones?: number;
-    /** NAT gateways of a new VPC: `Single` (cheaper) or `OnePerAz` (no single point of failure). */
-    natGateways?: "Single" | "OnePerAz";
-    /** Instance types of the managed node group, e.g. `["t3.medium"]`. */
-    instanceTypes: pulumi.Input<pulumi.Input<string>[]>;
-    /** Node count wanted now; an autoscaler may change it later without a diff. */
-    desiredSize: number;
-    minSize: number;
-    maxSize: number;
-    /** SSH access to the nodes; without it, nodes are reached through SSM Session Manager. */
-    ssh?: SshAccessArgs;
-    /** Control-plane log types sent to CloudWatch, e.g. `["api", "audit"]`. */
-    logTypes?: pulumi.Input<pulumi.Input<string>[]>;
-    /** Tags for every AWS resource made here. */
-    tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-    /** Envelope-encrypt Kubernetes secrets with KMS. Defaults to true. */
-    secretsEncryption?: boolean;
-    /** KMS key for secrets encryption; unset: a new key with yearly rotation is made. */
-    kmsKeyArn?: pulumi.Input<string>;
-    /** Public API endpoint. Defaults to true. */
-    endpointPublicAccess?: boolean;
-    /** Private API endpoint, for nodes and the VPC. Defaults to true. */
-    endpointPrivateAccess?: boolean;
-    /** Who may reach the public endpoint. Defaults to EKS's 0.0.0.0/0 (callers still need IAM credentials). */
-    publicAccessCidrs?: pulumi.Input<pulumi.Input<string>[]>;
-    /**
-     * Principals given access besides the creator. The principal that creates the cluster keeps the cluster
-     * admin access entry EKS bootstraps for it (eks.Cluster sets bootstrapClusterCreatorAdminPermissions);
-     * do not list it here, EKS refuses a second entry for one principal.
-     */
-    access?: ClusterAccessArgs[];
-}
-
-/** partition, account, role|user, path and name of an IAM role or user ARN; no wildcards. */
-const IAM_PRINCIPAL = /^arn:(aws[a-z-]*):iam::([0-9]{12}):(role|user)\/([^*\s]+)$/;
+import { refuseArgs } from "./argProblems";
+import { checkEksClusterArgs, ClusterAccessArgs, EksClusterArgs, parsePrincipalArn } from "./eksClusterArgs";
 
 /** The AWS-managed access policy and scope of an access level (names as `aws eks list-access-policies` gives them). */
 function accessPolicy(a: ClusterAccessArgs): { policy: string; scope: { type: string; namespaces?: string[] } } {
@@ -122,32 +45,8 @@ export class EksCluster extends pulumi.ComponentResource {
 
     constructor(name: string, args: EksClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("eks-nginx:cluster:EksCluster", name, {}, opts);
-        if (!(args.minSize <= args.desiredSize && args.desiredSize <= args.maxSize)) {
-            throw new Error(`EksCluster ${name}: need minSize ≤ desiredSize ≤ maxSize, got ${args.minSize}/${args.desiredSize}/${args.maxSize}`);
-        }
-        if (args.ssh && args.ssh.allowedCidrs.length === 0) {
-            throw new Error(`EksCluster ${name}: ssh.allowedCidrs must list at least one CIDR`);
-        }
-        if (args.endpointPublicAccess === false && args.endpointPrivateAccess === false) {
-            throw new Error(`EksCluster ${name}: endpointPublicAccess or endpointPrivateAccess must be true`);
-        }
+        refuseArgs("EksCluster", name, checkEksClusterArgs(args));
         const encrypt = args.secretsEncryption ?? true;
-        if (args.kmsKeyArn !== undefined && !encrypt) {
-            throw new Error(`EksCluster ${name}: kmsKeyArn is given but secretsEncryption is false`);
-        }
-        const principals = new Set<string>();
-        for (const a of args.access ?? []) {
-            if (!IAM_PRINCIPAL.test(a.principalArn)) {
-                throw new Error(`EksCluster ${name}: access principalArn ${a.principalArn} is not an IAM role or user ARN`);
-            }
-            if (principals.has(a.principalArn.toLowerCase())) {
-                throw new Error(`EksCluster ${name}: access lists ${a.principalArn} twice; EKS allows one access entry per principal`);
-            }
-            principals.add(a.principalArn.toLowerCase());
-            if (a.namespaces?.length === 0) {
-                throw new Error(`EksCluster ${name}: access for ${a.principalArn} has an empty namespaces list; leave it unset for the whole cluster`);
-            }
-        }
 
         const network = args.vpc
             ? {
@@ -183,7 +82,7 @@ export class EksCluster extends pulumi.ComponentResource {
         this.clusterName = this.cluster.eksCluster.apply((c) => c.name);
 
         for (const a of args.access ?? []) {
-            const [, partition, account, kind, pathAndName] = IAM_PRINCIPAL.exec(a.principalArn)!;
+            const { partition, account, kind, pathAndName } = parsePrincipalArn(a.principalArn)!;
             // Named after the principal, so a change of level or namespaces never renames (re-creates) the entry.
             const entryName = `${name}-access-${account}/${kind}/${pathAndName}`;
             const entry = new aws.eks.AccessEntry(entryName, {

@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { parse as parseYaml } from "yaml";
 
 /** The arguments of a {@link KubeconfigCluster}. */
 export interface KubeconfigClusterArgs {
@@ -22,13 +23,22 @@ export class KubeconfigCluster extends pulumi.ComponentResource {
     constructor(name: string, args: KubeconfigClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("eks-nginx:cluster:KubeconfigCluster", name, {}, opts);
         this.kubeconfig = pulumi.secret(args.kubeconfig);
-        this.clusterName = pulumi.output(args.kubeconfig).apply((text) =>
-            args.context ?? /^current-context:\s*"?([^"\n]+?)"?\s*$/m.exec(text)?.[1] ?? "(no current-context)");
+        this.clusterName = pulumi.output(args.kubeconfig).apply((text) => args.context ?? currentContext(text) ?? "(no current-context)");
         this.provider = new k8s.Provider(`${name}-k8s`, {
             kubeconfig: this.kubeconfig,
             context: args.context,
             enableServerSideApply: true,
         }, { parent: this });
         this.registerOutputs({ kubeconfig: this.kubeconfig, clusterName: this.clusterName });
+    }
+}
+
+/** The kubeconfig's current-context (YAML or JSON), if it names one. */
+function currentContext(text: string): string | undefined {
+    try {
+        const context = (parseYaml(text) as Record<string, unknown> | null)?.["current-context"];
+        return typeof context === "string" && context !== "" ? context : undefined;
+    } catch {
+        return undefined;
     }
 }

@@ -1,8 +1,6 @@
 import * as assert from "assert";
-import * as k8s from "@pulumi/kubernetes";
-import { WebApp } from "../components/webApp";
 import { ALLOW_INTERNET, AWS_LB_INTERNAL, AWS_LB_TYPE } from "../policy/annotations";
-import { configMap, one, registrations, reset, runProgram, stageConfig, waitForRPCs, writeTempKubeconfig } from "../harness/mocks";
+import { configMap, one, runProgram, stageConfig, writeTempKubeconfig } from "../harness/mocks";
 
 /** The registered Service's annotations, source ranges and replacement options. */
 function service() {
@@ -87,18 +85,5 @@ describe("load balancer on a kubeconfig cluster (loadBalancer)", () => {
         assert.deepStrictEqual(service(), {
             annotations: undefined, sourceRanges: undefined, type: "LoadBalancer", replaceOnChanges: [], deleteBeforeReplace: false,
         });
-    });
-});
-
-describe("WebApp: load balancer arguments", () => {
-    it("refuses loadBalancer settings on a Service that is not a LoadBalancer, before making any child", async () => {
-        reset();
-        const provider = new k8s.Provider("lb-test", { kubeconfig: "apiVersion: v1\nkind: Config\n" });
-        assert.throws(() => new WebApp("lb-app", {
-            provider, image: "nginx:1.28.0", replicas: 1, containerPort: 80, port: 80, containerName: "nginx-container", serviceType: "ClusterIP",
-            resources: { limits: { cpu: "250m", memory: "128Mi" } }, loadBalancer: { sourceRanges: ["10.0.0.0/8"] },
-        }), /WebApp lb-app: loadBalancer settings need serviceType LoadBalancer, got ClusterIP/);
-        await waitForRPCs();
-        assert.deepStrictEqual(registrations.filter((r) => r.type.startsWith("kubernetes:")), []);
     });
 });

@@ -1,8 +1,41 @@
 import * as assert from "assert";
+import { DEFAULT_IMAGE } from "../stacks/app";
 import { toolchainValue } from "../toolchain/versions";
 import { asSecret, configMap, providerRef, one, ProgramOutputs, registeredUrns, registrations, runProgram, stageConfig, writeTempKubeconfig } from "../harness/mocks";
 
-const KUBECONFIG = "apiVersion: v1\nkind: Config\ncurrent-context: kind-demo\n";
+/** A kind cluster's kubeconfig (two contexts), and the embedded cluster's, whose cluster entry lists the images it holds. */
+const KUBECONFIG = `apiVersion: v1
+kind: Config
+current-context: kind-demo
+clusters:
+- name: kind-demo
+  cluster: {server: "https://127.0.0.1:40123", certificate-authority-data: Q0E=}
+contexts:
+- name: kind-demo
+  context: {cluster: kind-demo, user: kind-demo}
+- name: other
+  context: {cluster: kind-demo, user: kind-demo}
+users:
+- name: kind-demo
+  user: {token: not-a-real-token}
+`;
+const EMBEDDED = (nginx: string, httpd: string) => `apiVersion: v1
+kind: Config
+clusters:
+- name: embedded
+  cluster:
+    server: https://127.0.0.1:40124
+    extensions:
+    - name: eks-nginx/images
+      extension: {nginx: "${nginx}", httpd: "${httpd}"}
+contexts:
+- name: embedded
+  context: {cluster: embedded, user: admin}
+current-context: embedded
+users:
+- name: admin
+  user: {token: not-a-real-token}
+`;
 
 describe("local stage program (kubeconfig target, under mocks)", () => {
     let out: ProgramOutputs;
@@ -31,10 +64,21 @@ describe("local stage program (kubeconfig target, under mocks)", () => {
         }
     });
 
-    it("uses the tutorial's LoadBalancer Service and the nginx image built for the embedded cluster", () => {
+    it("uses the tutorial's LoadBalancer Service and, on a cluster that pulls from registries, the official nginx image", () => {
         assert.strictEqual(one("kubernetes:core/v1:Service").inputs.spec.type, "LoadBalancer");
         assert.match(out.url, /^http:\/\/a1b2c3-.*:80$/);
+        assert.strictEqual(one("kubernetes:apps/v1:Deployment").inputs.spec.template.spec.containers[0].image, DEFAULT_IMAGE);
+    });
+
+    it("on the embedded cluster, whose kubeconfig lists the images it holds, uses its nginx (the name in toolchain/versions.sh)", async () => {
+        const embedded = writeTempKubeconfig(EMBEDDED(toolchainValue("NGINX_IMAGE"), toolchainValue("HTTPD_IMAGE")));
+        await runProgram({ ...stageConfig("local"), ...configMap({ kubeconfig: embedded }) });
         assert.strictEqual(one("kubernetes:apps/v1:Deployment").inputs.spec.template.spec.containers[0].image, toolchainValue("NGINX_IMAGE"));
+        // A configured image is the image, on any cluster.
+        await runProgram({ ...stageConfig("local"), ...configMap({ kubeconfig: embedded, image: toolchainValue("HTTPD_IMAGE") }) });
+        assert.strictEqual(one("kubernetes:apps/v1:Deployment").inputs.spec.template.spec.containers[0].image, toolchainValue("HTTPD_IMAGE"));
+        await runProgram({ ...stageConfig("local"), ...configMap({ kubeconfig: file, image: "httpd:2.4" }) });
+        assert.strictEqual(one("kubernetes:apps/v1:Deployment").inputs.spec.template.spec.containers[0].image, "httpd:2.4");
     });
 
     it("takes a NodePort Service on clusters without a load balancer", async () => {

@@ -23,14 +23,22 @@ const CASES: BadCase[] = [
     { title: "image with upper case", set: { image: "NGINX:1.27" }, expect: [/image = "NGINX:1\.27": expected an image reference/] },
     { title: "image with an empty tag", set: { image: "nginx:" }, expect: [/image = "nginx:": expected an image reference/] },
     { title: "image with a space", set: { image: "nginx 1.27" }, expect: [/image = "nginx 1\.27": expected an image reference/] },
-    { title: "empty image", set: { image: "" }, expect: [/image = "": expected an image reference/] },
+    { title: "image of blanks", set: { image: " " }, expect: [/image = " ": expected an image reference/] },
+    { title: "image with a trailing space (answered at once: the check is linear)", set: { image: "nginxinc/nginx-unprivileged:1.28.0 " },
+        expect: [/image = "nginxinc\/nginx-unprivileged:1\.28\.0 ": expected an image reference/] },
     { title: "container name not a DNS label", set: { containerName: "Nginx_Container" },
-        expect: [/containerName = "Nginx_Container": expected containerName: a DNS label/] },
+        expect: [/containerName = "Nginx_Container": expected a DNS label/] },
     { title: "negative drainSeconds", set: { drainSeconds: "-5" }, expect: [/drainSeconds = -5: expected a number of seconds from 0 to 300/] },
     { title: "drainSeconds not a number", set: { drainSeconds: "5s" }, expect: [/drainSeconds = "5s": expected a number of seconds from 0 to 300/] },
-    { title: "app name not a DNS label", set: { appName: "Sample_App" }, expect: [/appName = "Sample_App": expected appName: a DNS label/] },
+    { title: "app name not a DNS label", set: { appName: "Sample_App" }, expect: [/appName = "Sample_App": expected a DNS label/] },
+    { title: "app name whose Service name would be longer than 63", set: { appName: `a${"b".repeat(55)}` },
+        expect: [/appName = "ab{55}": expected a DNS label .* of at most 55 characters, or 59 ending in -app: the Service is named <name without -app>-service, which Kubernetes takes up to 63/] },
     { title: "unknown service type", set: { serviceType: "Ingress" }, expect: [/serviceType = "Ingress": expected one of LoadBalancer, NodePort, ClusterIP/] },
     { title: "maxSurge above 100%", set: { maxSurge: "150%" }, expect: [/maxSurge = "150%": expected an integer ≥ 0 or a percentage from 0% to 100%/] },
+    { title: "maxSurge in exponent notation", set: { maxSurge: "1e3" }, expect: [/maxSurge = "1e3": expected an integer ≥ 0 or a percentage/] },
+    { title: "PDB maxUnavailable in exponent notation", set: { pdbMaxUnavailable: "9E1" }, expect: [/pdbMaxUnavailable = "9E1": expected an integer ≥ 1 or a percentage/] },
+    { title: "a resource request above its limit", set: { resources: { requests: { cpu: "500m" }, limits: { cpu: "250m" } } },
+        expect: [/resources\.requests\.cpu = "500m": expected at most the cpu limit \(resources\.limits\.cpu is 250m\)/] },
     { title: "maxSurge and maxUnavailable both 0", set: { maxSurge: "0", maxUnavailable: "0%" }, expect: [/maxSurge = 0: expected maxSurge and maxUnavailable not both 0/] },
     { title: "unknown flat key (typo)", set: { replica: "3" }, expect: [/replica = "3": expected no such key; known keys: target, appName/] },
     { title: "unknown target", set: { target: "gke" }, expect: [/target = "gke": expected one of eks, kubeconfig/] },
@@ -63,7 +71,7 @@ const CASES: BadCase[] = [
     { title: "empty replicas", set: { replicas: "" }, expect: [/replicas = "": expected an integer from 0 to 1000/] },
     { title: "empty port", set: { port: "" }, expect: [/port = "": expected an integer from 1 to 65535/] },
     { title: "image digest that is not sha256 hex", set: { image: "nginx@sha256:abc" }, expect: [/image = "nginx@sha256:abc": expected an image reference/] },
-    { title: "namespace not a DNS label", set: { namespace: "Prod" }, expect: [/namespace = "Prod": expected namespace: a DNS label/] },
+    { title: "namespace not a DNS label", set: { namespace: "Prod" }, expect: [/namespace = "Prod": expected a DNS label/] },
     { title: "maxUnavailable not a number or percentage", set: { maxUnavailable: "some" }, expect: [/maxUnavailable = "some": expected an integer ≥ 0 or a percentage/] },
     { title: "resources not an object", set: { resources: "[1,2]" }, expect: [/resources = \[1,2\]: expected an object \{requests: \{cpu, memory\}, limits: \{cpu, memory\}\}/] },
     { title: "kubeconfig set on the eks target", set: { kubeconfig: "/tmp/kubeconfig" }, expect: [/kubeconfig = "\/tmp\/kubeconfig": expected unset when target is eks/] },
@@ -127,14 +135,14 @@ const CASES: BadCase[] = [
         expect: [/cluster\.access\.0\.namespaces = \[\]: expected at least one namespace \(leave namespaces unset for the whole cluster\)/] },
     { title: "access namespace that is not a DNS label", set: { cluster: cluster({ access: [{
         principalArn: "arn:aws:iam::123456789012:role/web", access: "edit", namespaces: ["web", "Web_Prod"] }] }) },
-        expect: [/cluster\.access\.0\.namespaces\.1 = "Web_Prod": expected namespace: a DNS label/] },
+        expect: [/cluster\.access\.0\.namespaces\.1 = "Web_Prod": expected a DNS label/] },
     { title: "access namespace listed twice", set: { cluster: cluster({ access: [{
         principalArn: "arn:aws:iam::123456789012:role/web", access: "edit", namespaces: ["web", "web"] }] }) },
         expect: [/cluster\.access\.0\.namespaces = \["web","web"\]: expected each namespace listed once/] },
     { title: "the same principal twice (IAM names ignore case)", set: { cluster: cluster({ access: [
         { principalArn: "arn:aws:iam::123456789012:role/Admins", access: "admin" },
         { principalArn: "arn:aws:iam::123456789012:role/admins", access: "view", namespaces: ["web"] }] }) },
-        expect: [/cluster\.access\.1\.principalArn = "arn:aws:iam::123456789012:role\/admins": expected a principal listed once \(it is already cluster\.access\.0; EKS allows one access entry per principal\)/] },
+        expect: [/cluster\.access\.1\.principalArn = "arn:aws:iam::123456789012:role\/admins": expected a principal listed once \(it is already access\.0; EKS allows one access entry per principal\)/] },
     { title: "access entry setting typo", set: { cluster: cluster({ access: [{
         principalArn: "arn:aws:iam::123456789012:role/web", access: "edit", namespace: ["web"] }] }) },
         expect: [/cluster\.access\.0\.namespace = \["web"\]: expected no such setting; known settings here: principalArn, access, namespaces/] },
@@ -169,7 +177,7 @@ const CASES: BadCase[] = [
         expect: [/loadBalancer = \{"type":"nlb"\}: expected unset unless serviceType is LoadBalancer \(serviceType is NodePort\)/] },
 ];
 
-describe(`bad config is refused before anything is registered (${CASES.length + 4} cases)`, () => {
+describe(`bad config is refused before anything is registered (${CASES.length + 9} cases)`, () => {
     for (const c of CASES) {
         it(`refuses ${c.title}`, async () => {
             const message = await runProgramExpectingError({ ...stageConfig("dev"), ...configMap(c.set) });
@@ -197,6 +205,29 @@ describe(`bad config is refused before anything is registered (${CASES.length + 
             assert.deepStrictEqual(registrations, []);
         });
     }
+
+    const KUBECONFIG_FILES: [string, string, RegExp][] = [
+        ["an empty kubeconfig file (the provider would fall back to an ambient kubeconfig)", "",
+            /kubeconfig = ".*": expected a kubeconfig file, not an empty one \(the Kubernetes provider would take an empty kubeconfig as none/],
+        ["a file that is not a kubeconfig", "just some notes\n", /kubeconfig = ".*": expected a kubeconfig file \(YAML or JSON with clusters and contexts\)/],
+        ["a kubeconfig whose current-context is not among its contexts", "clusters: [{name: c, cluster: {server: https://127.0.0.1:1}}]\n" +
+            "contexts: [{name: a, context: {cluster: c}}]\ncurrent-context: b\n", /kubeconfig = ".*": expected a kubeconfig whose current-context b exists: one of a/],
+        ["a kubeconfig whose context names no cluster with a server", "clusters: [{name: c, cluster: {}}]\n" +
+            "contexts: [{name: a, context: {cluster: c}}]\ncurrent-context: a\n", /expected a context whose cluster has a server \(context a names cluster c, which has no server\)/],
+    ];
+    for (const [what, contents, pattern] of KUBECONFIG_FILES) {
+        it(`refuses ${what}`, async () => {
+            const message = await runProgramExpectingError({ ...stageConfig("local"), ...configMap({ kubeconfig: writeTempKubeconfig(contents) }) });
+            assert.match(message, pattern);
+            assert.deepStrictEqual(registrations, []);
+        });
+    }
+
+    it("refuses a kubeContext the kubeconfig does not have, naming the ones it has", async () => {
+        const message = await runProgramExpectingError({ ...stageConfig("local"), ...configMap({ kubeconfig: writeTempKubeconfig(), kubeContext: "kind-other" }) });
+        assert.match(message, /kubeContext = "kind-other": expected a context of the kubeconfig: one of aws/);
+        assert.deepStrictEqual(registrations, []);
+    });
 
     it("refuses a kubeconfig file that does not exist", async () => {
         const message = await runProgramExpectingError({ ...stageConfig("local"), ...configMap({ kubeconfig: "/nonexistent/kubeconfig" }) });

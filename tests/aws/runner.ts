@@ -10,7 +10,7 @@
  */
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
-import { parseStackConfig, StackSettings } from "../../stacks/config";
+import { readStack, StackSettings } from "../../stacks/stack";
 import { elbNameOf } from "./target";
 
 export type Env = Record<string, string | undefined>;
@@ -388,7 +388,7 @@ export function devStack(repo: string, readFile: (f: string) => string | undefin
     }
     const config: Record<string, unknown> = parseYaml(text).config ?? {};
     const flat = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
-    return { settings: parseStackConfig(flat), region: String(config["aws:region"] ?? "") };
+    return { settings: readStack(flat), region: String(config["aws:region"] ?? "") };
 }
 
 /** USD on-demand list prices per region (Linux, as AWS's pricing pages gave them in 2025; not looked up at run time). */
@@ -440,7 +440,7 @@ export function hourlyCost(region: string, s: StackSettings): Cost {
     if (s.target.kind !== "eks") {
         throw new Error("the dev stage is not an EKS stage");
     }
-    const c = s.target.cluster;
+    const c = s.settings.cluster;
     const pricedAs = PRICES[region] ? region : "us-east-1";
     const p = PRICES[pricedAs];
     const lines: CostLine[] = [{ what: "EKS control plane", perHour: p.eksPerHour }];
@@ -454,8 +454,8 @@ export function hourlyCost(region: string, s: StackSettings): Cost {
         lines.push({ what: `${nats} NAT gateway${nats > 1 ? "s" : ""}`, perHour: p.natPerHour * nats, wholeHours: true,
             note: `+ ${p.natPerGb}/GB processed; the nodes pull images through it, well under 1 GB` });
     }
-    const lb = s.app.loadBalancer.type === "nlb" ? "Network Load Balancer" : "Classic Load Balancer";
-    lines.push({ what: lb, perHour: s.app.loadBalancer.type === "nlb" ? p.nlbPerHour : p.clbPerHour, wholeHours: true,
+    const lb = s.settings.loadBalancer.type === "nlb" ? "Network Load Balancer" : "Classic Load Balancer";
+    lines.push({ what: lb, perHour: s.settings.loadBalancer.type === "nlb" ? p.nlbPerHour : p.clbPerHour, wholeHours: true,
         note: `+ ${p.lbPerGb}/GB; this run sends a few MB` });
     const zones = c.vpc ? c.vpc.publicSubnetIds.length : c.availabilityZones;
     const ips = nats + zones;
@@ -490,8 +490,8 @@ export function planText(p: PlanInput): string[] {
     if (p.dev.target.kind !== "eks") {
         throw new Error("the dev stage is not an EKS stage");
     }
-    const c = p.dev.target.cluster;
-    const a = p.dev.app;
+    const c = p.dev.settings.cluster;
+    const a = { ...p.dev.settings, image: p.dev.app.args.image };
     const cost = hourlyCost(p.region, p.dev);
     const nats = c.vpc ? 0 : c.natGateways === "Single" ? 1 : c.availabilityZones;
     const account = p.identity ? `AWS account ${p.identity.account} as ${p.identity.arn}` : "the AWS account of your credentials";

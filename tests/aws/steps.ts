@@ -10,7 +10,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { DEFAULTS } from "../../stacks/config";
+import { DEFAULT_IMAGE } from "../../stacks/app";
 import { check, env, log, mustSucceed, pulumi, pulumiStdout, stackResources, step, stepCounts, work } from "../e2e/harness";
 import { TutorialTarget, tutorialSteps } from "../e2e/tutorial";
 import { HTTPD_IMAGE } from "./runner";
@@ -61,7 +61,7 @@ function aws(...args: string[]): { code: number; out: string; err: string } {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const target: TutorialTarget = {
-    images: { nginx: DEFAULTS.image, httpd: HTTPD_IMAGE },
+    images: { nginx: DEFAULT_IMAGE, httpd: HTTPD_IMAGE },
     address: {
         of: (ingress) => ingress.hostname ?? "",
         expected: ELB_HOSTNAME,

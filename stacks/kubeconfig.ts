@@ -1,0 +1,130 @@
+/**
+ * The kubeconfig target's settings (`kubeconfig`, `kubeContext`) and the file they name. The file is read and
+ * checked here, before anything is registered: the Kubernetes provider treats an empty kubeconfig as none and
+ * falls back to $KUBECONFIG or ~/.kube/config, a cluster the stack did not name; so the file must hold a
+ * kubeconfig whose context exists and names a cluster with a server.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import type { KubeconfigClusterArgs } from "../components/kubeconfigCluster";
+import type { ConfigProblem } from "./problems";
+
+/** Kubeconfig files larger than this are refused unread (a kubeconfig with hundreds of clusters is far smaller). */
+const MAX_KUBECONFIG_BYTES = 4 << 20;
+/**
+ * The kubeconfig extension (on a cluster entry) by which a cluster lists the images it holds, when it pulls from
+ * no registry: `{nginx: <image>, httpd: <image>}`. The embedded cluster writes it (cluster/lib.sh).
+ */
+export const IMAGES_EXTENSION = "eks-nginx/images";
+
+export const kubeconfigKeys = {
+    kubeconfig: z.string({ error: "a path" }).meta({ accepted: "the path of a kubeconfig file", format: "path" }).optional()
+        .describe("target kubeconfig only: path of the kubeconfig file. Unset: $KUBECONFIG, then ~/.kube/config."),
+    kubeContext: z.string({ error: "a context name" }).meta({ accepted: "a context of the kubeconfig", format: "context" }).optional()
+        .describe("target kubeconfig only: context to use. Unset: the kubeconfig's current-context."),
+};
+
+export type KubeconfigSettings = z.output<z.ZodObject<typeof kubeconfigKeys>>;
+
+/** The cluster a kubeconfig target names: the component's arguments, and what the app needs to know of it. */
+export interface KubeconfigTarget {
+    args: KubeconfigClusterArgs;
+    /** Images the cluster lists in its kubeconfig (it pulls from no registry), by name. */
+    images?: Record<string, string>;
+}
+
+/**
+ * Reads and checks the kubeconfig the settings name (`kubeconfig`, else $KUBECONFIG, else ~/.kube/config);
+ * adds what is wrong to `problems`.
+ */
+export function readKubeconfig(settings: KubeconfigSettings, env: NodeJS.ProcessEnv, problems: ConfigProblem[]): KubeconfigTarget | undefined {
+    // An empty value is an unset one, as `pulumi config set kubeContext ""` leaves it.
+    const s = { kubeconfig: settings.kubeconfig || undefined, kubeContext: settings.kubeContext || undefined };
+    const configured = s.kubeconfig ?? "";
+    const fromEnv = env.KUBECONFIG ?? "";
+    if (configured === "" && fromEnv.includes(path.delimiter)) {
+        problems.push({ key: "kubeconfig", value: fromEnv, expected: "one kubeconfig file: set kubeconfig, since $KUBECONFIG lists several" });
+        return undefined;
+    }
+    const home = env.HOME ?? os.homedir();
+    const file = configured !== "" ? configured : fromEnv !== "" ? fromEnv : path.join(home, ".kube", "config");
+    const resolved = file.startsWith("~/") ? path.join(home, file.slice(2)) : path.resolve(file);
+    const shown = configured === "" ? `(default) ${resolved}` : configured;
+    const refuse = (key: string, value: unknown, expected: string) => {
+        problems.push({ key, value, expected });
+        return undefined;
+    };
+    let contents: string;
+    try {
+        const stat = fs.statSync(resolved);
+        if (!stat.isFile() || stat.size > MAX_KUBECONFIG_BYTES) {
+            return refuse("kubeconfig", shown, `a kubeconfig file of at most ${MAX_KUBECONFIG_BYTES >> 20} MiB (${stat.isFile() ? `${stat.size} bytes` : "not a file"})`);
+        }
+        contents = fs.readFileSync(resolved, "utf8");
+    } catch (e) {
+        return refuse("kubeconfig", shown, `a readable kubeconfig file (${(e as NodeJS.ErrnoException).code ?? "unreadable"}); ` +
+            "set it with `pulumi config set kubeconfig <path>` or $KUBECONFIG");
+    }
+    if (contents.trim() === "") {
+        return refuse("kubeconfig", shown, "a kubeconfig file, not an empty one (the Kubernetes provider would take an empty kubeconfig " +
+            "as none and fall back to $KUBECONFIG or ~/.kube/config)");
+    }
+    const config = parseKubeconfig(contents);
+    if (!config) {
+        return refuse("kubeconfig", shown, "a kubeconfig file (YAML or JSON with clusters and contexts)");
+    }
+    const contextName = s.kubeContext ?? config.currentContext;
+    if (contextName === undefined) {
+        return refuse("kubeContext", s.kubeContext, `a context of the kubeconfig, since it has no current-context: one of ${[...config.contexts.keys()].join(", ")}`);
+    }
+    const context = config.contexts.get(contextName);
+    if (!context) {
+        return refuse(s.kubeContext === undefined ? "kubeconfig" : "kubeContext", s.kubeContext ?? shown,
+            `${s.kubeContext === undefined ? `a kubeconfig whose current-context ${contextName} exists` : "a context of the kubeconfig"}: ` +
+            `one of ${[...config.contexts.keys()].join(", ") || "(none)"}`);
+    }
+    const cluster = config.clusters.get(context.cluster);
+    if (typeof cluster?.server !== "string" || cluster.server === "") {
+        return refuse(s.kubeContext === undefined ? "kubeconfig" : "kubeContext", s.kubeContext ?? shown,
+            `a context whose cluster has a server (context ${contextName} names cluster ${context.cluster}, which ${cluster ? "has no server" : "the file does not have"})`);
+    }
+    return { args: { kubeconfig: contents, context: s.kubeContext }, images: cluster.images };
+}
+
+interface Kubeconfig {
+    currentContext?: string;
+    contexts: Map<string, { cluster: string }>;
+    clusters: Map<string, { server?: unknown; images?: Record<string, string> }>;
+}
+
+/** The parts of a kubeconfig the checks need, or undefined when the text is not a kubeconfig. */
+function parseKubeconfig(text: string): Kubeconfig | undefined {
+    let doc: unknown;
+    try {
+        doc = parseYaml(text);
+    } catch {
+        return undefined;
+    }
+    const d = doc as { "current-context"?: unknown; contexts?: unknown; clusters?: unknown } | null;
+    if (!d || typeof d !== "object" || !Array.isArray(d.contexts) || !Array.isArray(d.clusters)) {
+        return undefined;
+    }
+    const named = (items: unknown[]) => items.filter((i): i is { name: string } & Record<string, any> =>
+        !!i && typeof i === "object" && typeof (i as { name?: unknown }).name === "string");
+    const contexts = new Map(named(d.contexts).map((c) => [c.name, { cluster: String(c.context?.cluster ?? "") }]));
+    const clusters = new Map(named(d.clusters).map((c) => [c.name, { server: c.cluster?.server, images: imagesOf(c.cluster?.extensions) }]));
+    const current = typeof d["current-context"] === "string" && d["current-context"] !== "" ? d["current-context"] : undefined;
+    return { currentContext: current, contexts, clusters };
+}
+
+/** The images a cluster entry's extension lists, when it has the extension. */
+function imagesOf(extensions: unknown): Record<string, string> | undefined {
+    const found = Array.isArray(extensions) ? extensions.find((e) => e?.name === IMAGES_EXTENSION)?.extension : undefined;
+    if (!found || typeof found !== "object") {
+        return undefined;
+    }
+    return Object.fromEntries(Object.entries(found).filter((e): e is [string, string] => typeof e[1] === "string"));
+}
