@@ -12,9 +12,9 @@
  * which file a require loads, not what it returns. The deferral would still need this stand-in, served as
  * generated source under an invented file name beside the real one (a `?query` on the real file's URL does not
  * do: CommonJS keys its cache by the path without it, so the stand-in would find itself when it loads the
- * real module), and every require of the run would go through the hooks: 4 to 10 % more CPU than this
+ * real module), and every require of the run would go through the hooks: 4 to 11 % more CPU than this
  * wrapper over loading the Pulumi, Kubernetes, AWS and EKS SDKs (750 modules; paired whole-process runs,
- * two series of 30 and 40). What the wrapper rests on (where the SDK requires the two, and Node calling
+ * three series of 30 to 40). What the wrapper rests on (where the SDK requires the two, and Node calling
  * `Module._load` for every require) is checked by tests/startup.test.ts: it fails when main.js no longer
  * defers them, when the serializer or the code-path walk stops working through the stand-ins, and when the
  * SDK stops loading them eagerly (the deferral would then be dead code).
