@@ -6,16 +6,16 @@
 const Module = require("module");
 const path = require("path");
 const { BuildError, ensureBuilt } = require("./scripts/build");
+const { deferSerializerDependencies } = require("./scripts/deferLoading");
 
 // Start-up (README, "Performance"). Node.js keeps the compiled code of the modules loaded from here on (the
 // SDK, the Kubernetes SDK, the program) in its on-disk compile cache ($NODE_COMPILE_CACHE, else the project's
 // node_modules/.cache, where tools keep their caches; keyed by file contents), instead of compiling them again
 // on every run.
 Module.enableCompileCache?.(process.env.NODE_COMPILE_CACHE || path.join(__dirname, "node_modules", ".cache", "node-compile-cache"));
-// The SDK's index loads its function serializer (runtime/closure) eagerly, and with it TypeScript's compiler
-// (8 MB of JavaScript) and @npmcli/arborist (about 450 modules). This program serializes no function, so
-// these two load on first use instead: the serializer gets a stand-in that loads the module when touched.
-deferLoading(["../../typescript-shim", "@npmcli/arborist"], `${path.sep}${path.join("@pulumi", "pulumi", "runtime", "closure")}${path.sep}`);
+// The SDK's function serializer loads TypeScript's compiler and npm's arborist on first use instead of at
+// start-up (scripts/deferLoading.js; tests/startup.test.ts checks that it still applies and still works).
+deferSerializerDependencies();
 
 let entry;
 try {
@@ -29,33 +29,3 @@ try {
     throw e;
 }
 module.exports = require(entry);
-
-/**
- * `require(request)` from a module whose path contains `from` returns a stand-in that loads the real module
- * on first use (any property read, `in`, key listing); every other require is untouched.
- * @param {string[]} requests
- * @param {string} from
- */
-function deferLoading(requests, from) {
-    /** @type {any} */
-    const M = Module;
-    const load = M._load;
-    M._load = function (/** @type {string} */ request, /** @type {NodeJS.Module | undefined} */ parent, /** @type {boolean} */ isMain) {
-        if (!requests.includes(request) || !parent?.filename?.includes(from)) {
-            return load.apply(this, arguments);
-        }
-        /** @type {any} */
-        let real;
-        const get = () => (real ??= load.call(this, request, parent, isMain));
-        return new Proxy({}, {
-            // `__esModule` keeps TypeScript's import helpers from copying (and so loading) the module at once.
-            get: (_, key) => (key === "__esModule" && real === undefined ? true : get()[key]),
-            has: (_, key) => key in get(),
-            ownKeys: () => Reflect.ownKeys(get()),
-            getOwnPropertyDescriptor: (_, key) => {
-                const d = Reflect.getOwnPropertyDescriptor(get(), key);
-                return d && { ...d, configurable: true };
-            },
-        });
-    };
-}
