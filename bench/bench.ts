@@ -1,11 +1,11 @@
 /**
- * npm run bench [-- --quick] [--no-cluster] [--update-readme]: what the program costs its users.
+ * npm run bench [-- --quick] [--no-cluster]: what the program costs its users.
  *  1. Program cost under mocks (no cluster): start-up to all resources registered for dev (EKS) and local,
  *     the unit suite transpile-only vs type-checked, and growth with N copies of the app component.
  *  2. The tutorial's operations on the embedded cluster's real node (real pods), Pulumi against kubectl, and
  *     where a Pulumi run's time goes (needs npm run toolchain, and root for the real node).
- * Prints Markdown tables; writes bench/results.md and bench/results.png (plot of part 2); --update-readme also
- * puts the tables into README.md's Performance section (between the bench markers).
+ * Prints Markdown tables and puts them into bench/results.md, the performance doc, between its bench markers
+ * (the analysis around them is written by hand and kept); writes bench/results.png (plot of part 2).
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -18,7 +18,6 @@ const repo = path.resolve(__dirname, "..");
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const withCluster = !args.includes("--no-cluster");
-const updateReadme = args.includes("--update-readme");
 const REPS = quick ? 3 : 5;
 
 function node(script: string, scriptArgs: string[]): Record<string, any> {
@@ -118,17 +117,21 @@ async function main(): Promise<void> {
         out();
         out("Plot: bench/results.png");
     }
-    fs.writeFileSync(path.join(repo, "bench", "results.md"), lines.join("\n") + "\n");
-    if (updateReadme) {
-        const readme = path.join(repo, "README.md");
-        const text = fs.readFileSync(readme, "utf8");
-        const start = "<!-- bench:start -->";
-        const end = "<!-- bench:end -->";
-        if (!text.includes(start) || !text.includes(end)) {
-            throw new Error("README.md has no bench markers");
-        }
-        fs.writeFileSync(readme, text.slice(0, text.indexOf(start) + start.length) + "\n" + lines.join("\n") + "\n" + text.slice(text.indexOf(end)));
+    writeResults(path.join(repo, "bench", "results.md"), lines);
+}
+
+/** Replaces what is between the bench markers of the performance doc; the hand-written text around them stays. */
+function writeResults(file: string, tables: string[]): void {
+    const start = "<!-- bench:start -->";
+    const end = "<!-- bench:end -->";
+    const text = fs.readFileSync(file, "utf8");
+    const from = text.indexOf(start);
+    const to = text.indexOf(end);
+    if (from < 0 || to < from) {
+        // Not written from scratch: that would drop the analysis. The tables were printed above.
+        throw new Error(`${path.relative(repo, file)} has no ${start} … ${end} markers; put them back where the tables go`);
     }
+    fs.writeFileSync(file, text.slice(0, from + start.length) + "\n" + tables.join("\n") + "\n" + text.slice(to));
 }
 
 main().catch((e) => {

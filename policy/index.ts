@@ -1,4 +1,4 @@
-// The policy pack: `pulumi preview --policy-pack policy` (README, "Policy as code").
+// The policy pack: `pulumi preview --policy-pack policy` (docs/hardening-and-policy.md, "Policy as code").
 import { PolicyPack } from "@pulumi/policy";
 import { POLICIES } from "./rules";
 
