@@ -8,7 +8,7 @@ import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { Answer } from "./e2e/http";
+import { Answer } from "../harness/http";
 import {
     Command, CommandResult, credentialSources, DEFAULT_DNS_TIMEOUT_SECONDS, describeLeftovers, DESTROY_ATTEMPTS, devStack, Deps, Env,
     hourlyCost, main, newStackName, parseArgs, planText, stateEnv, StateResource, StepsContext, StepsHandle, StepsOutcome, UsageError,

@@ -8,7 +8,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as readline from "readline";
-import { copyProjectTo } from "../e2e/projectCopy";
+import { descendants } from "../../harness/processes";
+import { copyProjectTo } from "../../harness/projectCopy";
 import { Command, CommandResult, Deps, Env, main, StateEnv, StepsContext, StepsHandle, StepsOutcome } from "./runner";
 
 const repo = path.resolve(__dirname, "..", "..");
@@ -108,34 +109,6 @@ function signalPid(pid: number, signal: NodeJS.Signals): void {
     } catch {
         /* already gone */
     }
-}
-
-/** Each process's parent and name, from /proc. */
-function processTable(): Map<number, { ppid: number; comm: string }> {
-    const table = new Map<number, { ppid: number; comm: string }>();
-    for (const entry of fs.readdirSync("/proc").filter((e) => /^\d+$/.test(e))) {
-        try {
-            const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-            const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-            table.set(Number(entry), { ppid: Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]), comm });
-        } catch {
-            /* gone meanwhile */
-        }
-    }
-    return table;
-}
-
-/** Every descendant of `pid`, with its depth (1: a child). */
-function descendants(pid: number): { pid: number; comm: string; depth: number }[] {
-    const table = processTable();
-    const found: { pid: number; comm: string; depth: number }[] = [];
-    let frontier = [pid];
-    for (let depth = 1; frontier.length > 0; depth++) {
-        const next = [...table].filter(([, p]) => frontier.includes(p.ppid)).map(([child, p]) => ({ pid: child, comm: p.comm, depth }));
-        found.push(...next);
-        frontier = next.map((p) => p.pid);
-    }
-    return found;
 }
 
 function startSteps(c: StepsContext): StepsHandle {
