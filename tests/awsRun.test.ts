@@ -9,10 +9,14 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Answer } from "../harness/http";
-import {
-    Command, CommandResult, credentialSources, DEFAULT_DNS_TIMEOUT_SECONDS, describeLeftovers, DESTROY_ATTEMPTS, devStack, Deps, Env,
-    hourlyCost, main, newStackName, parseArgs, planText, stateEnv, StateResource, StepsContext, StepsHandle, StepsOutcome, UsageError,
-} from "./aws/runner";
+import { DEFAULT_DNS_TIMEOUT_SECONDS, newStackName, parseArgs, UsageError } from "./aws/arguments";
+import { describeLeftovers, DESTROY_ATTEMPTS, StateResource } from "./aws/cleanup";
+import { Command, CommandResult, Deps, Env, StepsContext, StepsHandle, StepsOutcome } from "./aws/deps";
+import { devStack } from "./aws/devStack";
+import { hourlyCost, planText } from "./aws/plan";
+import { credentialSources } from "./aws/preflight";
+import { main } from "./aws/runner";
+import { stateEnv } from "./aws/stateBackend";
 import { awsRefused, elbNameOf, ELB_HOSTNAME, firstOk, waitForAnswer } from "./aws/target";
 import { LB_HOSTNAME, ROOT } from "../harness/mocks";
 
@@ -339,7 +343,7 @@ describe("npm run test:aws (without AWS)", () => {
 
         it("lists what the dev stage creates, from Pulumi.dev.yaml", () => {
             const text = planText({ stack: STACK, region: "us-east-1", identity: { account: "123456789012", arn: "arn:aws:iam::123456789012:user/tester" },
-                backend: "file:///repo/.pulumi-state", workDir: `/repo/.test-aws/${STACK}`, dev: dev.settings }).join("\n");
+                backend: "file:///repo/.pulumi-state", workDir: `/repo/.test-aws/${STACK}`, dev }).join("\n");
             assert.strictEqual(dev.region, "ap-northeast-1");
             for (const expected of [
                 `test:aws will create, in AWS account 123456789012 as arn:aws:iam::123456789012:user/tester, region us-east-1:`,
@@ -366,13 +370,13 @@ describe("npm run test:aws (without AWS)", () => {
         });
 
         it("prices: the region's own where known (dev's Tokyo), else us-east-1's with a warning", () => {
-            const tokyo = hourlyCost("ap-northeast-1", dev.settings);
+            const tokyo = hourlyCost("ap-northeast-1", dev);
             assert.strictEqual(tokyo.pricedAs, "ap-northeast-1");
             assert.ok(Math.abs(tokyo.lines.find((l) => l.what.includes("t2.micro"))!.perHour! - 3 * 0.0152) < 1e-9);
             const expected = 0.10 + 3 * 0.0152 + 0.062 + 0.027 + 3 * 0.005 + (0.096 * 60) / 730 + 1 / 730;
             assert.ok(Math.abs(tokyo.perHour - expected) < 1e-9, `${tokyo.perHour} vs ${expected}`);
             assert.ok(tokyo.perRun > 0.1 && tokyo.perRun < 0.4, `per run ${tokyo.perRun}`);
-            const saoPaulo = planText({ stack: STACK, region: "sa-east-1", backend: "b", workDir: "w", dev: dev.settings }).join("\n");
+            const saoPaulo = planText({ stack: STACK, region: "sa-east-1", backend: "b", workDir: "w", dev }).join("\n");
             assert.match(saoPaulo, /us-east-1's \(sa-east-1 is not in the table: expect up to ~30% more\)/);
             assert.match(saoPaulo, /the AWS account of your credentials, region sa-east-1/);
         });

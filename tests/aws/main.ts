@@ -1,6 +1,7 @@
 /**
- * npm run test:aws: the real dependencies of tests/aws/runner.ts (processes, terminal, files, signals) and the
- * process that runs the tutorial's steps (tests/aws/steps.ts). Run through tests/aws/run.sh.
+ * npm run test:aws: the real dependencies (tests/aws/deps.ts: processes, terminal, files, signals) of the run
+ * (tests/aws/runner.ts), and the process that runs the tutorial's steps (tests/aws/steps.ts). Run through
+ * tests/aws/run.sh.
  */
 import { spawn } from "child_process";
 import * as crypto from "crypto";
@@ -10,7 +11,9 @@ import * as path from "path";
 import * as readline from "readline";
 import { descendants } from "../../harness/processes";
 import { copyProjectTo } from "../../harness/projectCopy";
-import { Command, CommandResult, Deps, Env, main, StateEnv, StepsContext, StepsHandle, StepsOutcome } from "./runner";
+import { Command, CommandResult, Deps, Env, StepsContext, StepsHandle, StepsOutcome } from "./deps";
+import { main } from "./runner";
+import { StateEnv } from "./stateBackend";
 
 const repo = path.resolve(__dirname, "..", "..");
 

@@ -10,12 +10,12 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { DEFAULTS } from "../../stacks/config";
 import { mustSucceed } from "../../harness/pulumiCommand";
 import { createWorkspace } from "../../harness/workspace";
 import { stepTools } from "../e2e/tools";
 import { TutorialTarget, tutorialSteps } from "../e2e/tutorial";
-import { HTTPD_IMAGE } from "./runner";
+import { projectDefaultImage } from "./devStack";
+import { HTTPD_IMAGE } from "./plan";
 import { awsRefused, ELB_HOSTNAME, elbNameOf, firstOk, waitForAnswer } from "./target";
 
 const stack = process.env.TEST_AWS_STACK ?? "";
@@ -69,7 +69,7 @@ function aws(...args: string[]): { code: number; out: string; err: string } {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const target: TutorialTarget = {
-    images: { nginx: DEFAULTS.image, httpd: HTTPD_IMAGE },
+    images: { nginx: projectDefaultImage(), httpd: HTTPD_IMAGE },
     address: {
         of: (ingress) => ingress.hostname ?? "",
         expected: ELB_HOSTNAME,
