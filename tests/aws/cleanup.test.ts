@@ -5,7 +5,7 @@
  */
 import * as assert from "assert";
 import { describeLeftovers, DESTROY_ATTEMPTS } from "./cleanup";
-import { CREATED, CREDENTIALS, ELB_CHECK, EXPORT, DESTROY, fail, fake, interruptible, ok, PASSED, STACK, urn } from "./fakes";
+import { CREATED, CREDENTIALS, DESTROY, ELB_CHECK, EXPORT, fail, fake, interruptible, ok, PASSED, STACK, urn } from "./fakes";
 import { main } from "./runner";
 
 describe("npm run test:aws (without AWS)", () => {

@@ -6,8 +6,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { ROOT } from "../../harness/mocks";
-import { Command, CommandResult, Deps, Env, StepsContext, StepsHandle, StepsOutcome } from "./deps";
 import { StateResource } from "./cleanup";
+import { Command, CommandResult, Deps, Env, StepsContext, StepsHandle, StepsOutcome } from "./deps";
 
 export const STACK = "test-aws-20261126-0315-beef";
 export const HOME = "/home/tester";
@@ -53,7 +53,7 @@ export interface Fake {
 
 export const ok = (stdout = ""): CommandResult => ({ code: 0, stdout, stderr: "" });
 export const fail = (stderr: string, code = 1): CommandResult => ({ code, stdout: "", stderr });
-export const tick = () => new Promise<void>((r) => setImmediate(r));
+const tick = () => new Promise<void>((r) => setImmediate(r));
 
 export function fake(o: FakeOptions = {}): Fake {
     const envs: { call: string; env: Env }[] = [];

@@ -1,7 +1,7 @@
 /** Before npm run test:aws creates anything: the tools, the credentials (and what AWS says of them), the region. */
 import * as assert from "assert";
-import { CREDENTIALS, fail, fake, HOME } from "./fakes";
 import { Env } from "./deps";
+import { CREDENTIALS, fail, fake, HOME } from "./fakes";
 import { credentialSources } from "./preflight";
 import { main } from "./runner";
 

@@ -5,8 +5,8 @@
 import * as assert from "assert";
 import * as path from "path";
 import { ROOT } from "../../harness/mocks";
-import { CLEANUP, CREATE, CREATED, CREDENTIALS, DESTROY, EXPORT, fail, fake, interruptible, LB, PASSED, STACK } from "./fakes";
 import { StepsContext } from "./deps";
+import { CLEANUP, CREATE, CREATED, CREDENTIALS, DESTROY, EXPORT, fail, fake, interruptible, LB, PASSED, STACK } from "./fakes";
 import { main } from "./runner";
 
 describe("npm run test:aws (without AWS)", () => {
