@@ -1,12 +1,17 @@
 /**
  * Part 2 of the benchmark: the tutorial's operations on one embedded cluster with a real node (real pods: the
  * rollouts inside both paths are real), Pulumi against kubectl, alternating A/B, with the breakdown of where a
- * Pulumi run's time goes. Uses the e2e harness (a project copy, its own cluster and state in a temporary folder).
+ * Pulumi run's time goes. Works in a workspace of the harness (a project copy, its own cluster and state in a
+ * temporary folder), made when measureOperations() starts.
  */
 import { execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { cluster, copyProject, env, kubectl, mustSucceed, pulumi, repo, work } from "../tests/e2e/harness";
+import { clusterCommand } from "../harness/clusterCommand";
+import { KubectlCommand, kubectlCommand } from "../harness/kubectlCommand";
+import { copyProject } from "../harness/projectCopy";
+import { mustSucceed, PulumiCommand, pulumiCommand } from "../harness/pulumiCommand";
+import { createWorkspace, removeWorkspace, Workspace } from "../harness/workspace";
 import { readStack } from "../stacks/stack";
 import { toolchainValue } from "../toolchain/versions";
 import { median, peakTreeMemory, timed } from "./measure";
@@ -16,6 +21,12 @@ export const OPERATIONS = ["create", "scale 1→3", "port 80→8080", "image swa
 const NGINX = toolchainValue("NGINX_IMAGE");
 const HTTPD = toolchainValue("HTTPD_IMAGE");
 export type Operation = (typeof OPERATIONS)[number];
+const repo = path.resolve(__dirname, "..");
+
+/** The workspace of a measurement and its commands. */
+interface Bench extends PulumiCommand, KubectlCommand {
+    ws: Workspace;
+}
 
 export interface OperationSamples {
     pulumi: Record<Operation, number[]>;
@@ -24,16 +35,16 @@ export interface OperationSamples {
 
 const empty = () => Object.fromEntries(OPERATIONS.map((o) => [o, [] as number[]])) as unknown as Record<Operation, number[]>;
 
-function sh(cmd: string, args: string[]): void {
-    const r = spawnSync(cmd, args, { env, encoding: "utf8", cwd: work });
+function sh(b: Bench, cmd: string, args: string[]): void {
+    const r = spawnSync(cmd, args, { env: b.ws.env, encoding: "utf8", cwd: b.ws.dir });
     if (r.status !== 0) {
         throw new Error(`${cmd} ${args.join(" ")} → ${r.status}: ${r.stderr}${r.stdout}`);
     }
 }
 
 /** The tutorial's YAML with our values, written where kubectl reads it. */
-function manifests(values: { replicas: number; image: string; port: number }): string[] {
-    const dir = path.join(work, "manifests");
+function manifests(b: Bench, values: { replicas: number; image: string; port: number }): string[] {
+    const dir = path.join(b.ws.dir, "manifests");
     fs.mkdirSync(dir, { recursive: true });
     const container = readStack({}).settings.containerName;
     const files = ["deployment.yml", "service.yml", ...(values.replicas >= 2 ? ["pdb.yml"] : [])];
@@ -46,12 +57,12 @@ function manifests(values: { replicas: number; image: string; port: number }): s
     return files.flatMap((f) => ["-f", path.join(dir, f)]);
 }
 
-const k = (...args: string[]) => ["--kubeconfig", env.KUBECONFIG!, ...args];
-const rollout = () => sh("kubectl", k("rollout", "status", "deployment/sample-deployment", "-n", "default", "--timeout=120s"));
+const k = (b: Bench, ...args: string[]) => ["--kubeconfig", b.ws.env.KUBECONFIG!, ...args];
+const rollout = (b: Bench) => sh(b, "kubectl", k(b, "rollout", "status", "deployment/sample-deployment", "-n", "default", "--timeout=120s"));
 /** What the provider's Service await waits for: the load balancer's address. */
-function serviceAddress(): void {
+function serviceAddress(b: Bench): void {
     for (let i = 0; i < 300; i++) {
-        const s = kubectl("get", "service", "sample-service", "-n", "default");
+        const s = b.kubectl("get", "service", "sample-service", "-n", "default");
         if (s.status?.loadBalancer?.ingress?.length) {
             return;
         }
@@ -60,27 +71,28 @@ function serviceAddress(): void {
     throw new Error("no load balancer address");
 }
 
-function kubectlSequence(into: Record<Operation, number[]>): void {
+function kubectlSequence(b: Bench, into: Record<Operation, number[]>): void {
     into["create"].push(timed(() => {
-        sh("kubectl", k("apply", ...manifests({ replicas: 1, image: NGINX, port: 80 })));
-        rollout();
-        serviceAddress();
+        sh(b, "kubectl", k(b, "apply", ...manifests(b, { replicas: 1, image: NGINX, port: 80 })));
+        rollout(b);
+        serviceAddress(b);
     }));
     into["scale 1→3"].push(timed(() => {
-        sh("kubectl", k("apply", ...manifests({ replicas: 3, image: NGINX, port: 80 })));
-        rollout();
+        sh(b, "kubectl", k(b, "apply", ...manifests(b, { replicas: 3, image: NGINX, port: 80 })));
+        rollout(b);
     }));
-    into["port 80→8080"].push(timed(() => sh("kubectl", k("apply", ...manifests({ replicas: 3, image: NGINX, port: 8080 })))));
+    into["port 80→8080"].push(timed(() => sh(b, "kubectl", k(b, "apply", ...manifests(b, { replicas: 3, image: NGINX, port: 8080 })))));
     into["image swap"].push(timed(() => {
-        sh("kubectl", k("apply", ...manifests({ replicas: 3, image: HTTPD, port: 8080 })));
-        rollout();
+        sh(b, "kubectl", k(b, "apply", ...manifests(b, { replicas: 3, image: HTTPD, port: 8080 })));
+        rollout(b);
     }));
     // kubectl diff exits 0 when nothing differs.
-    into["no-op"].push(timed(() => sh("kubectl", k("diff", ...manifests({ replicas: 3, image: HTTPD, port: 8080 })))));
-    into["destroy"].push(timed(() => sh("kubectl", k("delete", "--wait=true", ...manifests({ replicas: 3, image: HTTPD, port: 8080 })))));
+    into["no-op"].push(timed(() => sh(b, "kubectl", k(b, "diff", ...manifests(b, { replicas: 3, image: HTTPD, port: 8080 })))));
+    into["destroy"].push(timed(() => sh(b, "kubectl", k(b, "delete", "--wait=true", ...manifests(b, { replicas: 3, image: HTTPD, port: 8080 })))));
 }
 
-function pulumiSequence(into: Record<Operation, number[]>): void {
+function pulumiSequence(b: Bench, into: Record<Operation, number[]>): void {
+    const { pulumi } = b;
     const up = () => {
         const r = pulumi(["up", "--yes", "--skip-preview"]);
         mustSucceed(r);
@@ -131,10 +143,10 @@ export interface Breakdown {
     noopTsNodeTypeChecked: NoopPreview;
 }
 
-async function providerStart(): Promise<number> {
+async function providerStart(b: Bench): Promise<number> {
     // Launched as the engine does (engine address first); it prints its port once it serves.
     const t0 = process.hrtime.bigint();
-    const child = spawn(path.join(repo, ".toolchain", "bin", "pulumi-resource-kubernetes"), ["127.0.0.1:1"], { env });
+    const child = spawn(path.join(repo, ".toolchain", "bin", "pulumi-resource-kubernetes"), ["127.0.0.1:1"], { env: b.ws.env });
     return new Promise((resolve, reject) => {
         child.stdout.once("data", () => {
             const s = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -146,8 +158,8 @@ async function providerStart(): Promise<number> {
     });
 }
 
-function emptyProgramPreview(): number {
-    const dir = path.join(work, "empty");
+function emptyProgramPreview(b: Bench): number {
+    const dir = path.join(b.ws.dir, "empty");
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: bench-empty\nmain: index.js\nruntime:\n  name: nodejs\n  options:\n    typescript: false\n");
     fs.writeFileSync(path.join(dir, "index.js"), "module.exports = {};\n");
@@ -155,7 +167,7 @@ function emptyProgramPreview(): number {
     if (!fs.existsSync(path.join(dir, "node_modules"))) {
         fs.symlinkSync(path.join(repo, "node_modules"), path.join(dir, "node_modules"));
     }
-    const run = (args: string[]) => spawnSync("pulumi", ["--non-interactive", ...args], { cwd: dir, env, encoding: "utf8" });
+    const run = (args: string[]) => spawnSync("pulumi", ["--non-interactive", ...args], { cwd: dir, env: b.ws.env, encoding: "utf8" });
     if (run(["stack", "select", "bench"]).status !== 0) {
         run(["stack", "init", "bench"]);
     }
@@ -168,18 +180,18 @@ function emptyProgramPreview(): number {
 }
 
 /** `reps` timed no-op previews, then `reps` more sampled for memory; `prepare` runs before each one. */
-async function noopPreview(reps: number, extraEnv: NodeJS.ProcessEnv = {}, prepare: () => void = () => {}): Promise<NoopPreview> {
+async function noopPreview(b: Bench, reps: number, extraEnv: NodeJS.ProcessEnv = {}, prepare: () => void = () => {}): Promise<NoopPreview> {
     const args = ["preview", "--expect-no-changes"];
     const seconds = median(Array.from({ length: reps }, () => {
         prepare();
-        const r = pulumi(args, extraEnv);
+        const r = b.pulumi(args, extraEnv);
         mustSucceed(r);
         return r.seconds;
     }));
     const sampled: { peakMiB: number; largestMiB: number }[] = [];
     for (let i = 0; i < reps; i++) {
         prepare();
-        const r = await peakTreeMemory("pulumi", ["--non-interactive", ...args], { cwd: work, env: { ...env, ...extraEnv } });
+        const r = await peakTreeMemory("pulumi", ["--non-interactive", ...args], { cwd: b.ws.dir, env: { ...b.ws.env, ...extraEnv } });
         if (r.code !== 0) {
             throw new Error(`pulumi preview failed:\n${r.output}`);
         }
@@ -189,8 +201,8 @@ async function noopPreview(reps: number, extraEnv: NodeJS.ProcessEnv = {}, prepa
 }
 
 /** Runs `body` with Pulumi.yaml's entry point set back to index.ts through ts-node (type-checked), as before. */
-async function withTsNodeEntry<T>(body: () => Promise<T>): Promise<T> {
-    const file = path.join(work, "Pulumi.yaml");
+async function withTsNodeEntry<T>(b: Bench, body: () => Promise<T>): Promise<T> {
+    const file = path.join(b.ws.dir, "Pulumi.yaml");
     const original = fs.readFileSync(file, "utf8");
     fs.writeFileSync(file, original.replace(/^main: main\.js\n/m, "").replace("typescript: false", "typescript: true"));
     try {
@@ -201,39 +213,44 @@ async function withTsNodeEntry<T>(body: () => Promise<T>): Promise<T> {
 }
 
 export async function measureOperations(reps: number): Promise<{ samples: OperationSamples; breakdown: Breakdown }> {
-    copyProject();
+    const ws = createWorkspace();
+    // The harness's lines ($ pulumi ... → exit, [build] ...), as the e2e suites print them.
+    const log = (line: string) => console.log(`    ${line}`);
+    const b: Bench = { ws, ...pulumiCommand(ws, log), ...kubectlCommand(ws.env) };
+    const { cluster } = clusterCommand(ws);
+    copyProject(ws, log);
     cluster("start", "--node", "real");
     try {
-        mustSucceed(pulumi(["stack", "init", "local", "--secrets-provider", "passphrase"]));
+        mustSucceed(b.pulumi(["stack", "init", "local", "--secrets-provider", "passphrase"]));
         const samples: OperationSamples = { pulumi: empty(), kubectl: empty() };
         for (let i = 0; i < reps; i++) {
             console.error(`[bench] operations: repetition ${i + 1}/${reps}`);
             // Alternate which goes first, so that neither always runs on a warmer machine.
             if (i % 2 === 0) {
-                pulumiSequence(samples.pulumi);
-                kubectlSequence(samples.kubectl);
+                pulumiSequence(b, samples.pulumi);
+                kubectlSequence(b, samples.kubectl);
             } else {
-                kubectlSequence(samples.kubectl);
-                pulumiSequence(samples.pulumi);
+                kubectlSequence(b, samples.kubectl);
+                pulumiSequence(b, samples.pulumi);
             }
         }
         // Breakdown: the same stack deployed, previews with no changes.
-        mustSucceed(pulumi(["up", "--yes", "--skip-preview"]));
+        mustSucceed(b.pulumi(["up", "--yes", "--skip-preview"]));
         const repeat = (n: number, f: () => number) => median(Array.from({ length: n }, f));
-        const touch = () => fs.appendFileSync(path.join(work, "stacks", "podCapacity.ts"), "// changed\n");
+        const touch = () => fs.appendFileSync(path.join(ws.dir, "stacks", "podCapacity.ts"), "// changed\n");
         const breakdown: Breakdown = {
-            cliStart: repeat(5, () => timed(() => sh("pulumi", ["version"]))),
-            providerStart: median([await providerStart(), await providerStart(), await providerStart()]),
-            emptyProgramPreview: repeat(3, emptyProgramPreview),
-            noopPlain: await noopPreview(reps),
-            noopTuned: await noopPreview(reps, { PULUMI_NODEJS_TRANSPILE_ONLY: "true" }),
-            afterSourceChange: await noopPreview(Math.min(reps, 3), {}, touch),
-            noopTsNodeTypeChecked: await withTsNodeEntry(() => noopPreview(Math.min(reps, 3))),
+            cliStart: repeat(5, () => timed(() => sh(b, "pulumi", ["version"]))),
+            providerStart: median([await providerStart(b), await providerStart(b), await providerStart(b)]),
+            emptyProgramPreview: repeat(3, () => emptyProgramPreview(b)),
+            noopPlain: await noopPreview(b, reps),
+            noopTuned: await noopPreview(b, reps, { PULUMI_NODEJS_TRANSPILE_ONLY: "true" }),
+            afterSourceChange: await noopPreview(b, Math.min(reps, 3), {}, touch),
+            noopTsNodeTypeChecked: await withTsNodeEntry(b, () => noopPreview(b, Math.min(reps, 3))),
         };
-        mustSucceed(pulumi(["destroy", "--yes", "--skip-preview"]));
+        mustSucceed(b.pulumi(["destroy", "--yes", "--skip-preview"]));
         return { samples, breakdown };
     } finally {
         cluster("stop");
-        fs.rmSync(work, { recursive: true, force: true });
+        removeWorkspace(ws);
     }
 }

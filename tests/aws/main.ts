@@ -1,6 +1,7 @@
 /**
- * npm run test:aws: the real dependencies of tests/aws/runner.ts (processes, terminal, files, signals) and the
- * process that runs the tutorial's steps (tests/aws/steps.ts). Run through tests/aws/run.sh.
+ * npm run test:aws: the real dependencies (tests/aws/deps.ts: processes, terminal, files, signals) of the run
+ * (tests/aws/runner.ts), and the process that runs the tutorial's steps (tests/aws/steps.ts). Run through
+ * tests/aws/run.sh.
  */
 import { spawn } from "child_process";
 import * as crypto from "crypto";
@@ -8,8 +9,11 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as readline from "readline";
-import { copyProjectTo } from "../e2e/projectCopy";
-import { Command, CommandResult, Deps, Env, main, StateEnv, StepsContext, StepsHandle, StepsOutcome } from "./runner";
+import { descendants } from "../../harness/processes";
+import { copyProjectTo } from "../../harness/projectCopy";
+import { Command, CommandResult, Deps, Env, StepsContext, StepsHandle, StepsOutcome } from "./deps";
+import { main } from "./runner";
+import { StateEnv } from "./stateBackend";
 
 const repo = path.resolve(__dirname, "..", "..");
 
@@ -108,34 +112,6 @@ function signalPid(pid: number, signal: NodeJS.Signals): void {
     } catch {
         /* already gone */
     }
-}
-
-/** Each process's parent and name, from /proc. */
-function processTable(): Map<number, { ppid: number; comm: string }> {
-    const table = new Map<number, { ppid: number; comm: string }>();
-    for (const entry of fs.readdirSync("/proc").filter((e) => /^\d+$/.test(e))) {
-        try {
-            const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-            const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-            table.set(Number(entry), { ppid: Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]), comm });
-        } catch {
-            /* gone meanwhile */
-        }
-    }
-    return table;
-}
-
-/** Every descendant of `pid`, with its depth (1: a child). */
-function descendants(pid: number): { pid: number; comm: string; depth: number }[] {
-    const table = processTable();
-    const found: { pid: number; comm: string; depth: number }[] = [];
-    let frontier = [pid];
-    for (let depth = 1; frontier.length > 0; depth++) {
-        const next = [...table].filter(([, p]) => frontier.includes(p.ppid)).map(([child, p]) => ({ pid: child, comm: p.comm, depth }));
-        found.push(...next);
-        frontier = next.map((p) => p.pid);
-    }
-    return found;
 }
 
 function startSteps(c: StepsContext): StepsHandle {

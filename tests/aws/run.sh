@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # npm run test:aws [-- --help]: the tutorial's scenario (tests/e2e/tutorial.ts, the steps npm run test:e2e runs on
 # the embedded cluster) on a new stack in AWS. Opt-in and never run by CI: it costs money, so it prints what it will
-# create and asks first (--yes for unattended runs), and it destroys everything afterwards. See tests/aws/runner.ts.
+# create and asks first (--yes for unattended runs), and it destroys everything afterwards. See tests/aws/README.md.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$repo"

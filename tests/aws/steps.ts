@@ -10,10 +10,12 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { DEFAULT_IMAGE } from "../../stacks/app";
-import { check, env, log, mustSucceed, pulumi, pulumiStdout, stackResources, step, stepCounts, work } from "../e2e/harness";
+import { mustSucceed } from "../../harness/pulumiCommand";
+import { createWorkspace } from "../../harness/workspace";
+import { stepTools } from "../e2e/tools";
 import { TutorialTarget, tutorialSteps } from "../e2e/tutorial";
-import { HTTPD_IMAGE } from "./runner";
+import { projectDefaultImage } from "./devStack";
+import { HTTPD_IMAGE } from "./plan";
 import { awsRefused, ELB_HOSTNAME, elbNameOf, firstOk, waitForAnswer } from "./target";
 
 const stack = process.env.TEST_AWS_STACK ?? "";
@@ -24,8 +26,11 @@ if (!process.env.EKS_NGINX_E2E_WORK || !stack || !region) {
     process.exit(2);
 }
 
-// The harness's environment is the embedded cluster's; here it is the runner's state backend, passphrase and the
+// The workspace's environment is the embedded cluster's; here it is the runner's state backend, passphrase and the
 // stack's kubeconfig.
+const ws = createWorkspace(process.env.EKS_NGINX_E2E_WORK);
+const work = ws.dir;
+const { env } = ws;
 env.PULUMI_BACKEND_URL = process.env.PULUMI_BACKEND_URL;
 for (const name of ["PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE"]) {
     if (process.env[name]) {
@@ -36,7 +41,10 @@ for (const name of ["PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE"]
 }
 delete env.CLUSTER_DIR;
 const kubeconfig = path.join(work, "kubeconfig");
+ws.kubeconfig = kubeconfig;
 env.KUBECONFIG = kubeconfig;
+const tools = stepTools(ws);
+const { check, counts, log, pulumi, pulumiStdout, stackResources, step } = tools;
 
 let stopping = false;
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
@@ -61,7 +69,7 @@ function aws(...args: string[]): { code: number; out: string; err: string } {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const target: TutorialTarget = {
-    images: { nginx: DEFAULT_IMAGE, httpd: HTTPD_IMAGE },
+    images: { nginx: projectDefaultImage(), httpd: HTTPD_IMAGE },
     address: {
         of: (ingress) => ingress.hostname ?? "",
         expected: ELB_HOSTNAME,
@@ -104,27 +112,27 @@ const target: TutorialTarget = {
     },
 };
 
-const steps = tutorialSteps(target);
+const steps = tutorialSteps(target, tools);
 record.total = steps.length;
 save();
 (async () => {
     console.log(`test:aws steps on stack ${stack} in ${region}; project copy in ${work}`);
     mustSucceed(pulumi(["stack", "select", stack]));
     for (const s of steps) {
-        if (stopping || stepCounts().failed > 0) {
+        if (stopping || counts().failed > 0) {
             console.log(`\n[not run] ${s.title}`);
             record.notRun++;
             save();
             continue;
         }
         await step(s.title, s.run);
-        Object.assign(record, stepCounts());
+        Object.assign(record, counts());
         save();
     }
 })()
     .catch((e) => console.log(`FAIL ${(e as Error).message}`))
     .finally(() => {
-        const { passed, failed } = stepCounts();
+        const { passed, failed } = counts();
         console.log(`\ntest:aws steps: ${passed} passed, ${failed} failed${record.notRun ? `, ${record.notRun} not run` : ""}`);
         process.exitCode = failed === 0 && record.notRun === 0 && passed === steps.length ? 0 : 1;
     });

@@ -4,7 +4,7 @@
  * that nothing serves at an address any more, and a bounded wait for an address to answer (its DNS name appears
  * a minute or two after `pulumi up`) or to stop answering.
  */
-import { Answer, get } from "../e2e/http";
+import { Answer, get } from "../../harness/http";
 
 /**
  * A Classic Load Balancer's hostname, as the Service reports it: `<name>-<number>.<region>.elb.amazonaws.com`

@@ -6,11 +6,19 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import {
-    activeReplicaSets, allClusterPids, APP, appObjects, check, cluster, deployment, descendants, kubectl, log, mustSucceed,
-    PASSPHRASE, pulumi, pulumiAsync, pulumiStdout, readyPods, run, service, stackResources, stateDir, step, stillRunning,
-    tail, watch, work,
-} from "./harness";
+import { descendants, stillRunning } from "../../harness/processes";
+import { mustSucceed, tail } from "../../harness/pulumiCommand";
+import { watch } from "../../harness/watch";
+import { PASSPHRASE } from "../../harness/workspace";
+import { APP } from "./app";
+import { e2eSuite } from "./suite";
+
+const suite = e2eSuite("e2e hardening", "kwok");
+const {
+    activeReplicaSets, allClusterPids, appObjects, check, cluster, deployment, kubectl, log, pulumi, pulumiAsync, pulumiStdout,
+    readyPods, service, stackResources, step,
+} = suite;
+const { dir: work, stateDir } = suite.ws;
 
 const STEPS = 9;
 
@@ -28,7 +36,7 @@ function fingerprint(): string {
 // kwok's three fake nodes in three zones: spreading over nodes and what the control plane does need no real
 // pods. The cases that prove more with real pods (a failing readiness probe, a missing image) are in
 // node-faults.ts.
-run("e2e hardening", STEPS, "kwok", async () => {
+suite.run(STEPS, async () => {
     await step("H1. replicas 3: PodDisruptionBudget, hardened containers, spread over nodes", () => {
         mustSucceed(pulumi(["config", "set", "replicas", "3"]));
         mustSucceed(pulumi(["up", "--yes"]));
@@ -123,7 +131,7 @@ run("e2e hardening", STEPS, "kwok", async () => {
                 killedAt = soFar.split("\n").filter((l) => l.includes("sample-deployment")).pop()?.trim() ?? "";
                 // The CLI with its language host, program and plugins (each in a process group of its own), as
                 // when a CI job is killed.
-                const all = [child.pid!, ...descendants(child.pid!)];
+                const all = [child.pid!, ...descendants(child.pid!).map((p) => p.pid)];
                 killedTree = all.length;
                 for (const pid of all) {
                     try {

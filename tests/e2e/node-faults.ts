@@ -7,12 +7,16 @@
  */
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
+import { get, pageOf, startTraffic, TrafficReport } from "../../harness/http";
+import { stillRunning } from "../../harness/processes";
+import { mustSucceed, tail } from "../../harness/pulumiCommand";
 import { toolchainValue } from "../../toolchain/versions";
-import {
-    activeReplicaSets, APP, check, cluster, clusterDir, kubectl, log, mustSucceed, pulumi, pulumiAsync, pulumiStdout,
-    readyPods, run, step, stillRunning, stopClusterLeavingNothing, tail,
-} from "./harness";
-import { get, pageOf, startTraffic, TrafficReport } from "./http";
+import { APP } from "./app";
+import { e2eSuite } from "./suite";
+
+const suite = e2eSuite("e2e node faults", "real");
+const { activeReplicaSets, check, cluster, kubectl, log, pulumi, pulumiAsync, pulumiStdout, readyPods, step, stopClusterLeavingNothing } = suite;
+const { clusterDir } = suite.ws;
 
 const NGINX = toolchainValue("NGINX_IMAGE");
 const MISSING = "eks-nginx.local/nginx-debian:0.0.0-missing";
@@ -113,7 +117,7 @@ async function asNeighbour<T>(body: (fetch: (url: string) => number) => T): Prom
     }
 }
 
-run("e2e node faults", 7, "real", async () => {
+suite.run(7, async () => {
     await step("F1. pulumi up with 2 replicas and rolloutTimeout 30: nginx serves on the url", async () => {
         mustSucceed(pulumi(["config", "set", "replicas", "2"]));
         mustSucceed(pulumi(["config", "set", "rolloutTimeout", String(ROLLOUT_TIMEOUT)]));

@@ -2,11 +2,14 @@
  * The tutorial (tests/e2e/tutorial.ts) on the embedded cluster's real node: the load balancer answers on a
  * loopback address, and after `pulumi destroy` and `cluster stop` the machine must be as it was before `start`.
  */
+import { clusterSocketsOffLoopback } from "../../harness/hostState";
+import { get } from "../../harness/http";
 import { toolchainValue } from "../../toolchain/versions";
-import { appObjects, check, kubectl, run, step, stopClusterLeavingNothing } from "./harness";
-import { clusterSocketsOffLoopback } from "./hostState";
-import { get } from "./http";
+import { e2eSuite } from "./suite";
 import { TutorialTarget, tutorialSteps } from "./tutorial";
+
+const suite = e2eSuite("e2e scenario", "real");
+const { appObjects, check, kubectl, step, stopClusterLeavingNothing } = suite;
 
 const embedded: TutorialTarget = {
     images: { nginx: toolchainValue("NGINX_IMAGE"), httpd: toolchainValue("HTTPD_IMAGE") },
@@ -27,8 +30,8 @@ const embedded: TutorialTarget = {
     },
 };
 
-const steps = tutorialSteps(embedded);
-run("e2e scenario", steps.length, "real", async () => {
+const steps = tutorialSteps(embedded, suite);
+suite.run(steps.length, async () => {
     for (const s of steps) {
         await step(s.title, s.run);
     }

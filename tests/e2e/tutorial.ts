@@ -5,11 +5,10 @@
  * user, then checks the result as the tutorial's reader saw it, over HTTP on the stack's `url`, and through the
  * Kubernetes API.
  */
-import {
-    APP, check, deployment, kubectl, kubectlText, log, mustSucceed, pulumi, pulumiAsync, pulumiStdout, readyPods, service,
-    stackResources,
-} from "./harness";
-import { Answer, get, pageOf, startTraffic } from "./http";
+import { Answer, get, pageOf, startTraffic } from "../../harness/http";
+import { mustSucceed } from "../../harness/pulumiCommand";
+import { APP } from "./app";
+import { StepTools } from "./tools";
 
 /** What differs between the places the tutorial runs. */
 export interface TutorialTarget {
@@ -34,10 +33,12 @@ export interface TutorialStep {
     run: () => Promise<void>;
 }
 
-const output = (name: string) => pulumiStdout("stack", "output", name);
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export function tutorialSteps(t: TutorialTarget): TutorialStep[] {
+/** The steps on target `t`, run with `tools` (the workspace's pulumi and kubectl, and the report). */
+export function tutorialSteps(t: TutorialTarget, tools: StepTools): TutorialStep[] {
+    const { check, deployment, kubectl, kubectlText, log, pulumi, pulumiAsync, pulumiStdout, readyPods, service, stackResources } = tools;
+    const output = (name: string) => pulumiStdout("stack", "output", name);
     let firstPodUid = "";
     let url = "";
     let address = "";

@@ -3,7 +3,7 @@
  * every request goes through the load balancer's rules afresh), and a bounded stream of requests that runs in a
  * process of its own while a `pulumi up` rolls the Deployment (so nothing the test does blocks it).
  *
- *   node -r ts-node/register/transpile-only tests/e2e/http.ts <url> <requests per second>
+ *   node -r ts-node/register/transpile-only harness/http.ts <url> <requests per second>
  * sends requests until its stdin closes, then prints a TrafficReport as JSON.
  */
 import { ChildProcess, spawn } from "child_process";

@@ -1,0 +1,89 @@
+/**
+ * How an end-to-end suite runs: e2eSuite() makes a workspace (a copy of the project in a temporary folder, so
+ * stack config edits and state never touch the checkout) and the tools of its steps; the suite's run() starts its
+ * own embedded cluster and the `local` stack, runs the steps, and ends with an "N passed, N failed" line; whatever
+ * happens, it stops the cluster and removes the workspace. Nothing is made on import: a suite's own file (the
+ * program tests/e2e/run.sh starts) calls e2eSuite().
+ *
+ * Run through tests/e2e/run.sh (npm run test:e2e), which sets up PATH and the Pulumi environment.
+ */
+import * as fs from "fs";
+import { ClusterCommand, clusterCommand } from "../../harness/clusterCommand";
+import { hostChanges, hostState, HostState } from "../../harness/hostState";
+import { isRunning, stillRunning } from "../../harness/processes";
+import { copyProject } from "../../harness/projectCopy";
+import { mustSucceed } from "../../harness/pulumiCommand";
+import { createWorkspace, removeWorkspace } from "../../harness/workspace";
+import { StepTools, stepTools } from "./tools";
+
+export interface Suite extends StepTools, ClusterCommand {
+    /** The machine as it was before the suite's real node started (kernel settings, links, iptables, mounts, ...). */
+    hostBefore(): HostState;
+    /**
+     * `cluster stop` on a real node, then the checks that it left nothing: every process the cluster ever recorded
+     * (`expectedPids` of them: 8 per start) has ended, and the machine is as `hostBefore()` found it.
+     */
+    stopClusterLeavingNothing(expectedPids: number): Promise<void>;
+    /**
+     * Sets up the project copy, the cluster and the `local` stack; `body` runs the steps; prints the wall times and
+     * the "N passed, N failed" line (the exit status is 0 only when all `expectedSteps` passed); cleans up.
+     */
+    run(expectedSteps: number, body: () => Promise<void>): void;
+}
+
+/**
+ * The suite `name` in a new workspace, on a cluster with a real node (pods run, the load balancer answers on
+ * loopback) or kwok's three fake nodes in three zones. The workspace is made now; the rest by run().
+ */
+export function e2eSuite(name: string, node: "real" | "kwok"): Suite {
+    const ws = createWorkspace();
+    const tools = stepTools(ws);
+    const cluster = clusterCommand(ws);
+    let machineBefore: HostState | undefined;
+    const hostBefore = (): HostState => {
+        if (!machineBefore) {
+            throw new Error("no host state recorded: the suite runs on kwok nodes");
+        }
+        return machineBefore;
+    };
+    const stopClusterLeavingNothing = async (expectedPids: number): Promise<void> => {
+        cluster.cluster("stop");
+        const pids = cluster.allClusterPids();
+        const running = await stillRunning(pids);
+        tools.check(`cluster stop: every cluster process ended (${expectedPids}: per start 5 control plane, containerd, kubelet, kube-proxy)`,
+            running.length === 0 && pids.length === expectedPids, `${pids.length} recorded, running now: ${running.join(",") || "none"}`);
+        const changes = hostChanges(hostBefore());
+        tools.check("the machine as before start: processes, containers, mounts, namespaces, links, iptables, nftables, cgroups, paths, kernel settings",
+            changes.length === 0, changes.length ? changes.slice(0, 20).join("\n      ") : "no difference");
+    };
+    const run = (expectedSteps: number, body: () => Promise<void>): void => {
+        const t0 = Date.now();
+        console.log(`${name}: ${node === "real" ? "a real node" : "kwok's fake nodes"}; project copy and state in ${ws.dir}`);
+        (async () => {
+            copyProject(ws, tools.log);
+            if (node === "real") {
+                machineBefore = hostState();
+            }
+            cluster.cluster("start", "--node", node);
+            mustSucceed(tools.pulumi(["stack", "init", "local", "--secrets-provider", "passphrase"]));
+            await body();
+            console.log(`\nwall times:\n  ${tools.timings.join("\n  ")}\n  whole ${name}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+        })()
+            .catch((e) => tools.fail(`FAIL setup: ${(e as Error).message}`))
+            .finally(() => {
+                // Whatever happened, leave no cluster process, and nothing a real node changed, behind.
+                if (cluster.allClusterPids().some(isRunning) || fs.existsSync(ws.clusterDir)) {
+                    try {
+                        cluster.cluster("stop");
+                    } catch {
+                        /* reported below */
+                    }
+                }
+                removeWorkspace(ws);
+                const { passed, failed } = tools.counts();
+                console.log(`\n${name}: ${passed} passed, ${failed} failed`);
+                process.exitCode = failed === 0 && passed === expectedSteps ? 0 : 1;
+            });
+    };
+    return { ...tools, ...cluster, hostBefore, stopClusterLeavingNothing, run };
+}
