@@ -133,7 +133,7 @@ start() {
     for i in "${!names[@]}"; do echo "${names[i]} ${ports[i]}"; done >"$dir/ports"
 
     gen_pki
-    write_kubeconfig "$dir/kubeconfig" admin
+    write_kubeconfig "$dir/kubeconfig" admin --images
     start_control_plane
     if [ "$chosen" = real ]; then
         echo 1 >"$dir/nodes"

@@ -106,9 +106,18 @@ await_exit() {
     return 1
 }
 
-# write_kubeconfig FILE CERT_NAME: a kubeconfig for the API server with the client certificate pki/CERT_NAME.
+# write_kubeconfig FILE CERT_NAME [--images]: a kubeconfig for the API server with the client certificate
+# pki/CERT_NAME. With --images (the admin one) its cluster entry also carries the extension eks-nginx/images:
+# the images this cluster holds (the node imports them at start and cannot pull from any registry), for
+# programs to choose from, as minikube's cluster_info extension says what made a cluster.
 write_kubeconfig() {
-    local file=$1 cert=$2
+    local file=$1 cert=$2 extensions=""
+    [ "${3:-}" != --images ] || extensions="
+    extensions:
+    - name: eks-nginx/images
+      extension:
+        nginx: \"$NGINX_IMAGE\"
+        httpd: \"$HTTPD_IMAGE\""
     (
         umask 077
         cat >"$file" <<EOF
@@ -118,7 +127,7 @@ clusters:
 - name: embedded
   cluster:
     server: https://127.0.0.1:$(port_of kube-apiserver)
-    certificate-authority-data: $(base64 -w0 <"$dir/pki/ca.crt")
+    certificate-authority-data: $(base64 -w0 <"$dir/pki/ca.crt")$extensions
 users:
 - name: $cert
   user:
