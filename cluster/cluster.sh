@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# An embedded Kubernetes cluster on this machine: a control plane on 127.0.0.1 (cluster/control-plane.sh)
-# and either a real worker node (cluster/node.sh: containerd, kubelet, kube-proxy; pods really run and a
-# LoadBalancer Service answers on a loopback address) or three fake kwok nodes in three zones (pods only
-# pretend to run; for control-plane behaviour and for cases that need several zones).
+# An embedded Kubernetes cluster on this machine (cluster/README.md): a control plane on 127.0.0.1
+# (cluster/control-plane.sh) and either a real worker node (cluster/node.sh: containerd, kubelet, kube-proxy;
+# pods really run and a LoadBalancer Service answers on a loopback address; cluster/host-state.sh records
+# the machine before it and restores it after) or three fake kwok nodes in three zones (pods only pretend to
+# run; for control-plane behaviour and for cases that need several zones). Shared helpers: cluster/lib.sh.
 #
 #   cluster/cluster.sh start [--node real|kwok]   start and wait until healthy (prints the status if running).
 #                       Default: a real node where the machine allows it (root, the toolchain's binaries
@@ -15,7 +16,8 @@
 #
 # Binaries: .toolchain/bin (npm run toolchain). State: $CLUSTER_DIR (default .cluster/): pki/ (openssl-made
 # CA and certificates), etcd/, node/ (containerd, kubelet, kube-proxy, CNI), logs/, pids ("name pid" lines),
-# ports ("name port" lines), mode (real or kwok), kubeconfig (admin). Ports are picked free at start, so
+# ports ("name port" lines), mode (real or kwok), nodes (how many), kubeconfig (admin, with the extension
+# eks-nginx/images naming the images the cluster holds). Ports are picked free at start, so
 # clusters with different CLUSTER_DIRs run side by side, but only one real node per machine.
 # Settings: CLUSTER_NODES (fake nodes, default 3), CLUSTER_START_TIMEOUT (seconds per wait, default 120).
 set -euo pipefail
