@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# An embedded Kubernetes cluster on this machine: a control plane on 127.0.0.1 (cluster/control-plane.sh)
-# and either a real worker node (cluster/node.sh: containerd, kubelet, kube-proxy; pods really run and a
-# LoadBalancer Service answers on a loopback address) or three fake kwok nodes in three zones (pods only
-# pretend to run; for control-plane behaviour and for cases that need several zones).
+# An embedded Kubernetes cluster on this machine (cluster/README.md): a control plane on 127.0.0.1
+# (cluster/control-plane.sh) and either a real worker node (cluster/node.sh: containerd, kubelet, kube-proxy;
+# pods really run and a LoadBalancer Service answers on a loopback address; cluster/host-state.sh records
+# the machine before it and restores it after) or three fake kwok nodes in three zones (pods only pretend to
+# run; for control-plane behaviour and for cases that need several zones). Shared helpers: cluster/lib.sh.
 #
 #   cluster/cluster.sh start [--node real|kwok]   start and wait until healthy (prints the status if running).
 #                       Default: a real node where the machine allows it (root, the toolchain's binaries
@@ -15,103 +16,42 @@
 #
 # Binaries: .toolchain/bin (npm run toolchain). State: $CLUSTER_DIR (default .cluster/): pki/ (openssl-made
 # CA and certificates), etcd/, node/ (containerd, kubelet, kube-proxy, CNI), logs/, pids ("name pid" lines),
-# ports ("name port" lines), mode (real or kwok), kubeconfig (admin). Ports are picked free at start, so
+# ports ("name port" lines), mode (real or kwok), nodes (how many), kubeconfig (admin, with the extension
+# eks-nginx/images naming the images the cluster holds). Ports are picked free at start, so
 # clusters with different CLUSTER_DIRs run side by side, but only one real node per machine.
 # Settings: CLUSTER_NODES (fake nodes, default 3), CLUSTER_START_TIMEOUT (seconds per wait, default 120).
 set -euo pipefail
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-dir="${CLUSTER_DIR:-$repo/.cluster}"
-bin="$repo/.toolchain/bin"
-stages="$repo/cluster/stages"
-NODES="${CLUSTER_NODES:-3}"
-TIMEOUT="${CLUSTER_START_TIMEOUT:-120}"
-export PATH="$bin:$PATH"
-source "$repo/toolchain/versions.sh"
-source "$repo/cluster/control-plane.sh"
-source "$repo/cluster/node.sh"
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=control-plane.sh
+source "$(dirname "${BASH_SOURCE[0]}")/control-plane.sh"
+# shellcheck source=host-state.sh
+source "$(dirname "${BASH_SOURCE[0]}")/host-state.sh"
+# shellcheck source=node.sh
+source "$(dirname "${BASH_SOURCE[0]}")/node.sh"
 control_plane=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
 
-log() { printf '[cluster] %s\n' "$*" >&2; }
-die() { printf '[cluster] FAILED: %s\n' "$*" >&2; exit 1; }
-# kubectl's discovery cache stays in the cluster's folder (not ~/.kube/cache).
-kc() { kubectl --kubeconfig "$dir/kubeconfig" --cache-dir "$dir/kubectl-cache" --request-timeout=5s "$@"; }
+# mode: the kind of node of the cluster in $dir (real or kwok).
 mode() { cat "$dir/mode" 2>/dev/null || echo kwok; }
+# components: the names of the processes the cluster in $dir runs.
 components() {
     echo "${control_plane[@]}"
     [ "$(mode)" != real ] || echo "${node_components[@]}"
 }
 
-# free_ports N: N distinct TCP ports on 127.0.0.1 that the kernel reports free (all held at once).
-free_ports() {
-    if command -v python3 >/dev/null 2>&1; then
-        python3 -c '
-import socket, sys
-socks = [socket.socket() for _ in range(int(sys.argv[1]))]
-for s in socks: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in socks))' "$1"
-    elif command -v node >/dev/null 2>&1; then
-        node -e '
-const net = require("net"), n = +process.argv[1], ports = [], servers = [];
-const next = () => { if (ports.length === n) { console.log(ports.join(" ")); servers.forEach((s) => s.close()); return; }
-  const s = net.createServer(); servers.push(s); s.listen(0, "127.0.0.1", () => { ports.push(s.address().port); next(); }); };
-next();' "$1"
-    else
-        die "python3 or node is needed to pick free ports"
-    fi
-}
-
-# alive PID: the process runs and is one of this cluster's (its command line names $dir), so a PID
-# reused by an unrelated process is never taken for ours.
-# A process that is exiting has an empty command line but is not gone yet: it counts as alive until it is
-# a zombie or has disappeared.
-alive() {
-    [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null || return 1
-    local stat cmd
-    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-    stat=${stat##*) }
-    [ "${stat:0:1}" != Z ] || return 1
-    cmd=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) || return 1
-    [ -z "$cmd" ] || grep -qF -- "$dir/" <<<"$cmd"
-}
-pid_of() { awk -v n="$1" '$1 == n { print $2 }' "$dir/pids" 2>/dev/null || true; }
-port_of() { awk -v n="$1" '$1 == n { print $2 }' "$dir/ports" 2>/dev/null || true; }
+# all_alive: every component of the cluster in $dir runs.
 all_alive() {
     [ -f "$dir/pids" ] || return 1
     local name
     for name in $(components); do alive "$(pid_of "$name")" || return 1; done
 }
+# nodes_ready: as many Nodes are Ready as the cluster has ($dir/nodes).
 nodes_ready() {
     local ready want
     want=$(cat "$dir/nodes" 2>/dev/null || echo "$NODES")
     ready=$(kc get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' 2>/dev/null |
         grep -c '^True$') || true
     [ "${ready:-0}" -ge "$want" ]
-}
-
-# launch NAME COMMAND...: runs it in its own session, output in logs/NAME.log, and records its PID.
-# (setsid from a non-leader execs in place, so $! is the component's own PID.)
-launch() {
-    local name=$1
-    shift
-    setsid "$@" >"$dir/logs/$name.log" 2>&1 </dev/null &
-    echo "$name $!" >>"$dir/pids"
-}
-
-# wait_for WHAT COMMAND...: retries COMMAND until it succeeds; fails after $TIMEOUT s or when a
-# component has exited (showing the end of its log).
-wait_for() {
-    local what=$1 t0=$SECONDS name
-    shift
-    until "$@"; do
-        for name in $(awk '{ print $1 }' "$dir/pids"); do
-            alive "$(pid_of "$name")" || {
-                tail -n 15 "$dir/logs/$name.log" | sed 's/^/    /' >&2
-                die "$name exited while waiting for $what (log: $dir/logs/$name.log)"
-            }
-        done
-        [ $((SECONDS - t0)) -lt "$TIMEOUT" ] || die "$what not ready after ${TIMEOUT}s (logs: $dir/logs/)"
-        sleep 0.3
-    done
 }
 
 # restart_apiserver [DOWN_SECONDS]: stops kube-apiserver (TERM), keeps it down DOWN_SECONDS (default 0), starts
@@ -149,6 +89,7 @@ choose_mode() {
     esac
 }
 
+# start [--node real|kwok]: see the top of this file.
 start() {
     local requested=auto
     case "${1:-}" in
@@ -194,7 +135,7 @@ start() {
     for i in "${!names[@]}"; do echo "${names[i]} ${ports[i]}"; done >"$dir/ports"
 
     gen_pki
-    write_kubeconfig "$dir/kubeconfig" admin
+    write_kubeconfig "$dir/kubeconfig" admin --images
     start_control_plane
     if [ "$chosen" = real ]; then
         echo 1 >"$dir/nodes"
@@ -248,6 +189,7 @@ resume() {
     log "recovered in $((SECONDS - t0))s: API https://127.0.0.1:$(port_of kube-apiserver), $(node_summary); KUBECONFIG=$dir/kubeconfig"
 }
 
+# node_summary: the cluster's nodes in a few words.
 node_summary() {
     if [ "$(mode)" = real ]; then
         echo "1 real node ($NODE_NAME)"
@@ -256,22 +198,14 @@ node_summary() {
     fi
 }
 
-# await_exit PID NAME: waits up to 10s for a process sent TERM to end, then KILLs it; returns 1 if it survives.
-await_exit() {
-    for _ in $(seq 1 50); do alive "$1" || return 0; sleep 0.2; done
-    log "$2 (pid $1) did not stop within 10s of TERM: KILL"
-    kill -KILL "$1" 2>/dev/null || true
-    for _ in $(seq 1 25); do alive "$1" || return 0; sleep 0.2; done
-    log "$2 (pid $1) is still running"
-    return 1
-}
-
 # kill_recorded: TERM to each recorded PID that is still ours (reverse start order: kwok and the
 # controllers before the API server, etcd last), KILL to any left after 10s.
 kill_recorded() {
     local name pid pids=() names=()
     while read -r name pid; do pids=("$pid" "${pids[@]}"); names[pid]=$name; done <"$dir/pids"
-    for pid in "${pids[@]}"; do alive "$pid" && kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do
+        if alive "$pid"; then kill -TERM "$pid" 2>/dev/null || true; fi
+    done
     local survivors=0
     for pid in "${pids[@]}"; do await_exit "$pid" "${names[pid]}" || survivors=$((survivors + 1)); done
     [ "$survivors" -eq 0 ] || die "$survivors process(es) still running"
@@ -288,13 +222,14 @@ remove_dir() {
     fi
 }
 
+# stop: see the top of this file.
 stop() {
     if [ ! -f "$dir/pids" ] && ! node_left_behind; then
         log "not running"
         remove_dir || true
         return 0
     fi
-    local n=0 t0=$SECONDS recorded
+    local t0=$SECONDS recorded
     recorded=$(wc -l 2>/dev/null <"$dir/pids" || echo 0)
     stop_node
     [ ! -f "$dir/pids" ] || kill_recorded
@@ -305,6 +240,7 @@ stop() {
     fi
 }
 
+# status: one line per component, then the API and the nodes; returns 1 unless all is healthy.
 status() {
     if [ ! -f "$dir/pids" ]; then
         echo "not running ($dir has no pids)"

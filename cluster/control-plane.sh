@@ -1,11 +1,16 @@
-# The embedded cluster's control plane (sourced by cluster.sh): certificates, etcd, kube-apiserver,
-# kube-controller-manager, kube-scheduler and kwok, all on 127.0.0.1. kwok plays the cloud's load-balancer
-# controller through cluster/stages/, and in `kwok` node mode also fakes the nodes and their pods.
+# The embedded cluster's control plane: certificates, etcd, kube-apiserver, kube-controller-manager,
+# kube-scheduler and kwok, all on 127.0.0.1. kwok plays the cloud's load-balancer controller through
+# cluster/stages/, and in `kwok` node mode also fakes the nodes and their pods.
 # shellcheck shell=bash
+[ -z "${_cluster_control_plane_sh:-}" ] || return 0 # read once (see lib.sh)
+_cluster_control_plane_sh=1
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-SERVICE_CIDR=10.96.0.0/16 # virtual: kube-proxy routes it on a real node, nothing does on fake nodes
-SERVICE_IP=10.96.0.1      # the kubernetes Service's ClusterIP: first address of SERVICE_CIDR
+SERVICE_IP=10.96.0.1 # the kubernetes Service's ClusterIP: first address of SERVICE_CIDR (lib.sh)
+stages="$repo/cluster/stages"
 
+# gen_pki: a new CA and every certificate and key of the cluster in $dir/pki (openssl; log in logs/pki.log).
 gen_pki() {
     local pki=$dir/pki
     mkdir -p "$pki"
@@ -41,34 +46,6 @@ gen_pki() {
     ) >"$dir/logs/pki.log" 2>&1 || die "generating certificates with openssl (see $dir/logs/pki.log)"
 }
 
-# write_kubeconfig FILE CERT_NAME: a kubeconfig for the API server with the client certificate pki/CERT_NAME.
-write_kubeconfig() {
-    local file=$1 cert=$2
-    (
-        umask 077
-        cat >"$file" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: embedded
-  cluster:
-    server: https://127.0.0.1:$(port_of kube-apiserver)
-    certificate-authority-data: $(base64 -w0 <"$dir/pki/ca.crt")
-users:
-- name: $cert
-  user:
-    client-certificate-data: $(base64 -w0 <"$dir/pki/$cert.crt")
-    client-key-data: $(base64 -w0 <"$dir/pki/$cert.key")
-contexts:
-- name: embedded
-  context:
-    cluster: embedded
-    user: $cert
-current-context: embedded
-EOF
-    )
-}
-
 # launch_apiserver: kube-apiserver on the ports and certificates of this instance (start, restart-apiserver).
 # It reaches kubelets by their Hostname address first: the real node is named localhost and its kubelet
 # listens on 127.0.0.1 only.
@@ -85,7 +62,9 @@ launch_apiserver() {
         --service-cluster-ip-range "$SERVICE_CIDR" --allow-privileged=true --profiling=false
 }
 
+# api_ready: kube-apiserver answers ready (/readyz) to the admin kubeconfig.
 api_ready() { [ -f "$dir/kubeconfig" ] && kc get --raw /readyz >/dev/null 2>&1; }
+# sa_ready: the default namespace's ServiceAccount exists (pods are admitted from then on).
 sa_ready() { kc get serviceaccount default -n default -o name >/dev/null 2>&1; }
 
 # start_control_plane: etcd, kube-apiserver (waits until ready), controller-manager, scheduler, kwok, with the

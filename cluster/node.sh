@@ -1,35 +1,33 @@
-# The embedded cluster's real worker node (sourced by cluster.sh): containerd + runc, a CNI bridge network,
-# kubelet and kube-proxy, running pods of the images toolchain/images/build.sh made.
+# The embedded cluster's real worker node: containerd + runc, a CNI bridge network, kubelet and kube-proxy,
+# running pods of the images toolchain/images/build.sh made; its start, and the reset and stop that end it.
 #
-# What it changes on the machine while it runs, and `stop` undoes (start records the state before):
+# What it changes on the machine while it runs, and `stop` undoes (start records the state before, see
+# host-state.sh):
 #   - the bridge eks-nginx0 (node and pod network 198.18.0.0/24, the RFC 2544 benchmarking range, which no
 #     real network routes) and one veth per pod; network namespaces, mounts and cgroups (/eks-nginx) of pods;
 #   - iptables/ip6tables: kube-proxy's KUBE-* chains, kubelet's canary chains, and EKS-NGINX-GUARD-* (mangle),
 #     which drop what arrives from other interfaces for the pods, Services or loopback addresses, and what
 #     pods send beyond the bridge: nothing outside the machine reaches a pod, a Service or the node, and no pod
 #     traffic leaves the machine; the nftables tables iptables-nft creates for them;
-#   - kernel settings (see SYSCTLS below), restored to the recorded values;
-#   - paths kubelet, containerd and the CNI plugins use whatever their settings (see HOST_PATHS), removed when
-#     they did not exist before.
+#   - kernel settings (SYSCTLS in host-state.sh), restored to the recorded values;
+#   - paths kubelet, containerd and the CNI plugins use whatever their settings (HOST_PATHS in host-state.sh),
+#     removed when they did not exist before.
 # Every server listens on 127.0.0.1 (kubelet included: the API server reaches it as `localhost`, the node's
 # name); the load balancer's addresses (127.96.x.y) and NodePorts exist only as kube-proxy rules on loopback.
 # shellcheck shell=bash
+[ -z "${_cluster_node_sh:-}" ] || return 0 # read once (see lib.sh)
+_cluster_node_sh=1
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=host-state.sh
+source "$(dirname "${BASH_SOURCE[0]}")/host-state.sh"
 
-NODE_NAME=localhost
 BRIDGE=eks-nginx0
 POD_CIDR=198.18.0.0/24
 NODE_IP=198.18.0.1
 CGROUP_ROOT=eks-nginx
 GUARD_CHAIN=EKS-NGINX-GUARD
-# kubelet sets the vm/kernel ones at start, the bridge plugin ip_forward, kube-proxy route_localnet (which
-# the loopback load balancer needs).
-SYSCTLS=(vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops kernel.keys.root_maxkeys
-    kernel.keys.root_maxbytes net.ipv4.ip_forward net.ipv4.conf.all.route_localnet)
-# Written outside the cluster's folder whatever the settings: kubelet's device-plugin folder, container log
-# links, the CNI result cache, containerd's shim sockets, the iptables lock.
-HOST_PATHS=(/var/lib/kubelet /var/log/containers /var/log/pods /var/lib/cni /run/containerd /run/xtables.lock)
-node_dir=$dir/node
-node_components=(containerd kubelet kube-proxy)
+node_components=(containerd kubelet kube-proxy) # its processes, in start order
 
 # real_node_unavailable: prints why a real node cannot run here (and returns 0), or returns 1 when it can.
 real_node_unavailable() {
@@ -74,22 +72,7 @@ bridge_owner() { ip -o link show "$BRIDGE" 2>/dev/null | sed -n 's/.*alias //p' 
 # kernel settings, host paths) are then not this cluster's to touch.
 other_node_here() { ip link show "$BRIDGE" >/dev/null 2>&1 && [ "$(bridge_owner)" != "$dir" ]; }
 
-record_sysctls() {
-    local key
-    for key in "${SYSCTLS[@]}"; do printf '%s=%s\n' "$key" "$(sysctl -n "$key")"; done
-}
-
-# record_host_state: what stop restores (kernel settings) and removes (paths that did not exist).
-record_host_state() {
-    mkdir -p "$node_dir/host"
-    local path
-    record_sysctls >"$node_dir/host/sysctl"
-    for path in "${HOST_PATHS[@]}"; do
-        [ -e "$path" ] || echo "$path"
-    done >"$node_dir/host/absent-paths"
-    nft list tables >"$node_dir/host/nft-tables"
-}
-
+# setup_network: the bridge (named after this cluster), the guard chains and the CNI configuration.
 setup_network() {
     ip link add "$BRIDGE" type bridge
     # The bridge carries the folder of the cluster that made it: a second start on this machine names it.
@@ -139,6 +122,7 @@ setup_network() {
 EOF
 }
 
+# setup_cgroups: the pods' parent cgroup /$CGROUP_ROOT in every cgroup v1 hierarchy.
 setup_cgroups() {
     local mount
     for mount in /sys/fs/cgroup/*/; do
@@ -153,6 +137,7 @@ setup_cgroups() {
     done
 }
 
+# start_containerd: containerd with its state in the node's folder, then the toolchain's images imported.
 start_containerd() {
     local c=$node_dir/containerd
     mkdir -p "$c"
@@ -197,9 +182,12 @@ EOF
     done
     log "containerd ready with $(ctr_cmd -n k8s.io images list -q | grep -c '^eks-nginx.local/') images ($((SECONDS - t0))s)"
 }
+# ctr_cmd ARGS...: ctr on the node's containerd.
 ctr_cmd() { ctr --address "$node_dir/containerd/containerd.sock" --timeout 5s "$@"; }
+# ctr_ok ARGS...: ctr_cmd, quiet: only its exit status.
 ctr_ok() { ctr_cmd "$@" >/dev/null 2>&1; }
 
+# start_kubelet: kubelet on 127.0.0.1, its root, certificates and pod logs in the node's folder.
 start_kubelet() {
     local k=$node_dir/kubelet pki=$dir/pki
     mkdir -p "$k/root" "$k/pki" "$node_dir/pod-logs"
@@ -234,6 +222,7 @@ EOF
         --node-ip "$NODE_IP" --root-dir "$k/root" --cert-dir "$k/pki"
 }
 
+# start_kube_proxy: kube-proxy in iptables mode, NodePorts on loopback only.
 start_kube_proxy() {
     local p=$node_dir/kube-proxy
     mkdir -p "$p"
@@ -256,9 +245,11 @@ EOF
     launch kube-proxy kube-proxy --config "$p/config.yaml"
 }
 
+# node_ready: the real node's Node object reports Ready.
 node_ready() {
     [ "$(kc get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]
 }
+# proxy_ready: kube-proxy's healthz answers (its first sync is done).
 proxy_ready() { curl -fsS -m 2 "http://127.0.0.1:$(port_of kube-proxy-healthz)/healthz" >/dev/null 2>&1; }
 
 # start_node: the node on a machine as record_host_state found it (a new start), or as reset_node left it.
@@ -311,98 +302,24 @@ shim_sockets() {
     done
 }
 
-# mountinfo_escape PATH: PATH as /proc/self/mountinfo writes it (space, tab, newline, backslash in octal).
-mountinfo_escape() { sed 's/\\/\\134/g; s/ /\\040/g; s/\t/\\011/g' <<<"$1"; }
-
-unmount_under() {
-    local mounts prefix
-    prefix=$(mountinfo_escape "$1/")
-    for _ in 1 2 3; do
-        mounts=$(awk -v d="$prefix" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | awk '{ print length, $0 }' | sort -rn | cut -d' ' -f2-)
-        [ -n "$mounts" ] || return 0
-        while read -r m; do
-            m=$(printf '%b' "$m")
-            umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
-        done <<<"$mounts"
-    done
-}
-
 # sweep_chains: removes the jumps into, and the chains of, KUBE-*, CNI-* and EKS-NGINX-* in every table
 # (start refuses a real node while such chains exist, so all of them are this node's).
 sweep_chains() {
-    local family table chains
+    local family table
+    local -a chains
     for family in iptables ip6tables; do
         for table in filter nat mangle raw; do
-            chains=$("$family-save" -t "$table" 2>/dev/null | awk '/^:(KUBE|CNI|EKS-NGINX)-/ { print substr($1, 2) }' || true)
-            [ -n "$chains" ] || continue
+            mapfile -t chains < <("$family-save" -t "$table" 2>/dev/null | awk '/^:(KUBE|CNI|EKS-NGINX)-/ { print substr($1, 2) }')
+            [ ${#chains[@]} -gt 0 ] || continue
             {
                 echo "*$table"
                 "$family-save" -t "$table" | grep -E -- '-j (KUBE|CNI|EKS-NGINX)-' | grep -vE '^-A (KUBE|CNI|EKS-NGINX)-' | sed 's/^-A /-D /'
-                sed 's/^/-F /' <<<"$chains"
-                sed 's/^/-X /' <<<"$chains"
+                printf -- '-F %s\n' "${chains[@]}"
+                printf -- '-X %s\n' "${chains[@]}"
                 echo COMMIT
-            } | "$family-restore" -w --noflush || log "could not remove every $family $table chain: $(tr '\n' ' ' <<<"$chains")"
+            } | "$family-restore" -w --noflush || log "could not remove every $family $table chain: $(printf '%s ' "${chains[@]}")"
         done
     done
-}
-
-# remove_new_tables: iptables-nft's tables (filter, nat, mangle, raw, security) that did not exist before
-# start and hold no rule any more; other programs' tables are never touched.
-remove_new_tables() {
-    [ -f "$node_dir/host/nft-tables" ] || return 0
-    local family table listing
-    while read -r _ family table; do
-        grep -qx "table $family $table" "$node_dir/host/nft-tables" && continue
-        case "$family" in ip | ip6) ;; *) continue ;; esac
-        case "$table" in filter | nat | mangle | raw | security) ;; *) continue ;; esac
-        listing=$(nft list table "$family" "$table" 2>/dev/null || true)
-        # Only the table, its base chains and their hooks: no rule left.
-        if ! grep -qvE '^[[:space:]]*(table |chain |type |\}|$)' <<<"$listing"; then
-            nft delete table "$family" "$table" || log "could not remove the nftables table $family $table"
-        fi
-    done < <(nft list tables)
-}
-
-# restore_sysctls: each recorded kernel setting back to its value before start, unless something else has
-# changed it since the node set it (then it is left, and said).
-restore_sysctls() {
-    [ -f "$node_dir/host/sysctl" ] || return 0
-    local line key before set now
-    while IFS= read -r line; do
-        key=${line%%=*} before=${line#*=}
-        now=$(sysctl -n "$key")
-        [ "$now" != "$before" ] || continue
-        set=$(sed -n "s/^$key=//p" "$node_dir/host/sysctl-node" 2>/dev/null || true)
-        if [ -n "$set" ] && [ "$now" != "$set" ]; then
-            log "$key is $now, set by something else since the node started: left as it is (it was $before)"
-            continue
-        fi
-        sysctl -q -w "$line" >/dev/null || log "could not restore $line"
-    done <"$node_dir/host/sysctl"
-}
-
-# remove_node_files: what the node leaves in host paths that existed before start (and so stay): its shims'
-# sockets, its CNI results, its container log links.
-remove_node_files() {
-    local f
-    [ ! -f "$node_dir/host/shim-sockets" ] || while IFS= read -r f; do rm -f "$f"; done <"$node_dir/host/shim-sockets"
-    rm -f /var/lib/cni/results/eks-nginx-* 2>/dev/null || true
-    for f in /var/log/containers/*; do
-        [ -L "$f" ] && [[ "$(readlink "$f")" == "$dir/"* ]] && rm -f "$f"
-    done
-    return 0
-}
-
-restore_host_state() {
-    local path
-    restore_sysctls
-    remove_node_files
-    if [ -f "$node_dir/host/absent-paths" ]; then
-        while IFS= read -r path; do
-            unmount_under "$path"
-            rm -rf "$path"
-        done <"$node_dir/host/absent-paths"
-    fi
 }
 
 # node_left_behind: true when this cluster's node (or what its crash left) is on the machine.
@@ -430,7 +347,7 @@ reset_node() {
         if alive "$pid"; then kill -TERM "$pid" 2>/dev/null || true; await_exit "$pid" containerd || true; fi
         kill_pods
         restore_sysctls
-        [ -x "$bin/kube-proxy" ] && "$bin/kube-proxy" --cleanup >"$dir/logs/kube-proxy-cleanup.log" 2>&1 || true
+        if [ -x "$bin/kube-proxy" ]; then "$bin/kube-proxy" --cleanup >"$dir/logs/kube-proxy-cleanup.log" 2>&1 || true; fi
         unmount_under "$dir"
         local veth
         for veth in $(ip -o link show master "$BRIDGE" 2>/dev/null | awk -F': ' '{ print $2 }' | cut -d@ -f1); do
@@ -442,7 +359,9 @@ reset_node() {
     fi
     rm -rf "$node_dir/containerd" "$node_dir/runc" "$node_dir/kubelet/root" "$node_dir/cni/ipam" "$node_dir/pod-logs"
     if [ -f "$dir/pids" ]; then
-        awk '$1 !~ /^(containerd|kubelet|kube-proxy)$/' "$dir/pids" >"$dir/pids.new" && mv "$dir/pids.new" "$dir/pids"
+        local own
+        own=$(IFS='|'; echo "${node_components[*]}")
+        awk -v own="^($own)\$" '$1 !~ own' "$dir/pids" >"$dir/pids.new" && mv "$dir/pids.new" "$dir/pids"
     fi
 }
 
