@@ -15,11 +15,13 @@ all=(scenario node-faults hardening)
 suites=()
 for arg in "${@:-${all[@]}}"; do
     read -ra words <<<"$arg"
+    for suite in "${words[@]}"; do
+        [[ " ${all[*]} " == *" $suite "* ]] || { echo "[e2e] no suite $suite: the suites are ${all[*]}" >&2; exit 2; }
+    done
     suites+=("${words[@]}")
 done
 failed=()
 for suite in "${suites[@]}"; do
-    [[ " ${all[*]} " == *" $suite "* ]] || { echo "[e2e] no suite $suite: the suites are ${all[*]}" >&2; exit 2; }
     t0=$SECONDS
     node -r ts-node/register/transpile-only "tests/e2e/$suite.ts" || failed+=("$suite")
     echo "[e2e] $suite: $((SECONDS - t0)) s"
