@@ -54,7 +54,16 @@ bash scripts/local.sh up --yes
 done_step
 
 step 4 "what the app serves" "curl \"\$(npm run --silent local -- stack output url)\""
-url=$(bash scripts/local.sh stack output url)
+# Read-only questions to the stack local.sh just updated: pulumi itself, in the same environment.
+# shellcheck source=pulumi-env.sh
+source scripts/pulumi-env.sh
+# summary OUTPUTS_JSON CONFIG_JSON: "url image ready replicas" of the stack.
+summary() {
+    node -e 'const [o, c] = process.argv.slice(1).map((j) => JSON.parse(j));
+        const v = (k) => c["eks-nginx:" + k]?.value ?? "?";
+        console.log(o.url ?? "", v("image"), o.readyReplicas ?? "?", v("replicas"));' "$1" "$2"
+}
+read -r url image ready replicas <<<"$(summary "$(pulumi stack output --stack local --json)" "$(pulumi config --stack local --json)")"
 [ -n "$url" ] || fail "the stack has no url output"
 # The load balancer's address answers once kube-proxy has written its rules, usually at once: allow 30 s.
 page=""
@@ -72,9 +81,6 @@ fi
 # What a reader of the page sees first: its <title>, else its text without the tags.
 what=$(tr '\n' ' ' <<<"$page" | sed -n 's:.*<title>\([^<]*\)</title>.*:\1:p')
 [ -n "$what" ] || what=$(tr '\n' ' ' <<<"$page" | sed 's/<[^>]*>//g; s/  */ /g; s/^ //; s/ $//' | cut -c1-80)
-image=$(bash scripts/local.sh config get image 2>/dev/null || echo "?")
-replicas=$(bash scripts/local.sh config get replicas 2>/dev/null || echo "?")
-ready=$(bash scripts/local.sh stack output readyReplicas 2>/dev/null || echo "?")
 done_step
 current=""
 

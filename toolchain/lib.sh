@@ -22,7 +22,7 @@ use_from_path() {
     have=$("$found" "$@" 2>&1) || return 1
     have=$(grep -oE '[0-9]+\.[0-9]+\.[0-9]+' <<<"$have" | head -n 1)
     [ -n "$have" ] || return 1
-    version_at_least "$have" "$min" || { log "$name: $found is $have, older than $min: building $min"; return 1; }
+    version_at_least "$have" "$min" || { log "$name: not using $found ($have, older than $min)"; return 1; }
     ln -sfn "$found" "$TOOLCHAIN_BIN/$name"
     log "$name: using $found ($have >= $min)"
 }
