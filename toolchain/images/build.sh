@@ -68,7 +68,7 @@ debian_rootfs() {
     for p in "${packages[@]}"; do
         if [ "$p" = "$name" ]; then specs+=("$name=$version"); else specs+=("$p"); fi
     done
-    progress_run "$name $version" "downloading ${#packages[@]} Debian packages" "$(dirname "$rootfs")/download.log" \
+    progress_run "$name $version" "downloading ${#packages[@]} Debian packages" "$cache_dir/$name-download.log" \
         in_dir "$debs" apt-get download -q -o APT::Sandbox::User=root "${specs[@]}" \
         || die "apt-get download ${specs[*]}"
     mkdir -p "$rootfs"
