@@ -13,7 +13,7 @@ say() { printf '[%s] %s\n' "$log_prefix" "$*" >&2; }
 fail() { say "FAILED: $*"; exit 1; }
 
 # use_node: puts Node.js >= 22 first on PATH; toolchain/node.sh installs Node 24 from the npm registry into
-# .toolchain/node when the machine's is older (Debian 12's is 18, this machine's 20).
+# .toolchain/node when the machine's is older.
 use_node() {
     # shellcheck source=../toolchain/node.sh
     source "$repo/toolchain/node.sh" || fail "Node.js >= 22 (toolchain/node.sh)"
