@@ -54,16 +54,17 @@ bash scripts/local.sh up --yes
 done_step
 
 step 4 "what the app serves" "curl \"\$(npm run --silent local -- stack output url)\""
-# Read-only questions to the stack local.sh just updated: pulumi itself, in the same environment.
+# What was deployed, from the state local.sh just wrote (pulumi itself, in the same environment): the stack's
+# url, and the Deployment's image and replicas as Kubernetes reported them (the image may come from the
+# stack's config or from the cluster's defaults).
 # shellcheck source=pulumi-env.sh
 source scripts/pulumi-env.sh
-# summary OUTPUTS_JSON CONFIG_JSON: "url image ready replicas" of the stack.
-summary() {
-    node -e 'const [o, c] = process.argv.slice(1).map((j) => JSON.parse(j));
-        const v = (k) => c["eks-nginx:" + k]?.value ?? "?";
-        console.log(o.url ?? "", v("image"), o.readyReplicas ?? "?", v("replicas"));' "$1" "$2"
-}
-read -r url image ready replicas <<<"$(summary "$(pulumi stack output --stack local --json)" "$(pulumi config --stack local --json)")"
+read -r url image ready replicas <<<"$(pulumi stack export --stack local | node -e '
+    const resources = JSON.parse(require("fs").readFileSync(0, "utf8")).deployment.resources ?? [];
+    const outputs = (type) => resources.find((r) => r.type === type)?.outputs ?? {};
+    const app = outputs("kubernetes:apps/v1:Deployment");
+    console.log(outputs("pulumi:pulumi:Stack").url ?? "", app.spec?.template?.spec?.containers?.[0]?.image ?? "?",
+        app.status?.readyReplicas ?? 0, app.spec?.replicas ?? "?");')"
 [ -n "$url" ] || fail "the stack has no url output"
 # The load balancer's address answers once kube-proxy has written its rules, usually at once: allow 30 s.
 page=""
