@@ -6,8 +6,9 @@
 #   rebuilding it when a source changed, as a plain `pulumi` does.
 # - Secrets: passphrase provider; $PULUMI_CONFIG_PASSPHRASE(_FILE) if set, else a random passphrase kept
 #   in .pulumi-state/passphrase (git-ignored, readable by you only).
-# shellcheck shell=bash
+# shellcheck shell=bash source-path=SCRIPTDIR
 _repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=../toolchain/node.sh
 source "$_repo/toolchain/node.sh"
 if [ -x "$_repo/.toolchain/bin/pulumi" ]; then
     export PATH="$_repo/.toolchain/bin:$PATH"

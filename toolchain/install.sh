@@ -6,9 +6,12 @@
 # from the Go module proxy into .toolchain/bin, images into .toolchain/images. Idempotent: built binaries
 # and images are cached per version in $TOOLCHAIN_CACHE (default ~/.cache/eks-nginx-toolchain), Go's own
 # caches are kept, so a second run or a fresh clone on the same machine takes seconds.
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=lib.sh
 source "$here/lib.sh"
+# shellcheck source=versions.sh
 source "$here/versions.sh"
 t0=$SECONDS
 # step NAME SCRIPT: runs one part, timed; a failure names the part.

@@ -1,5 +1,8 @@
 # Pinned versions of everything the toolchain builds (sourced). Keep in step with package.json.
 # shellcheck shell=bash
+# Every variable here is read by the scripts that source this file (and by toolchain/versions.ts), none by
+# this file itself: shellcheck, checking it alone, would call each one unused.
+# shellcheck disable=SC2034
 PULUMI_VERSION=3.260.0                 # = npm @pulumi/pulumi
 PULUMI_LANGUAGE_NODEJS_VERSION=3.68.0  # newest sdk/v3 on the proxy that carries the language host
 PULUMI_LANGUAGE_NODEJS_BUILD="$PULUMI_LANGUAGE_NODEJS_VERSION-typescript-option"  # patched: toolchain/pulumi/build.sh

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Builds one Kubernetes release's kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kubelet and kube-proxy,
 # etcd, and kwok into .toolchain/bin.
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=../lib.sh
 source "$here/../lib.sh"
+# shellcheck source=../versions.sh
 source "$here/../versions.sh"
 
 k8s_ldflags="-s -w -X k8s.io/component-base/version.gitVersion=v$KUBERNETES_VERSION \

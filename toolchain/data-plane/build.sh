@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The worker node's runtime: containerd, runc, the CNI plugins, iptables and nftables from Debian's packages
 # (installed when missing; the node needs root anyway), and the pod sandbox's pause program, built here.
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=../lib.sh
 source "$here/../lib.sh"
+# shellcheck source=../versions.sh
 source "$here/../versions.sh"
 
 apt_install containerd runc containernetworking-plugins iptables nftables
@@ -21,8 +24,9 @@ at_least containernetworking-plugins "$CNI_PLUGINS_MIN_VERSION"
 for tool in containerd containerd-shim-runc-v2 ctr runc iptables ip6tables iptables-save nft; do
     command -v "$tool" >/dev/null || die "$tool is not on PATH after installing its package"
 done
-[ -x /usr/lib/cni/bridge ] && [ -x /usr/lib/cni/host-local ] && [ -x /usr/lib/cni/loopback ] \
-    || die "CNI plugins bridge, host-local and loopback are missing from /usr/lib/cni"
+for plugin in bridge host-local loopback; do
+    [ -x "/usr/lib/cni/$plugin" ] || die "CNI plugin $plugin is missing from /usr/lib/cni (bridge, host-local and loopback are needed)"
+done
 
 # Keyed by its source too: this program is the project's own, an edit must rebuild it.
 go_build pause "$PAUSE_VERSION-$(cat "$here/pause/go.mod" "$here/pause/main.go" | sha256sum | cut -c1-12)" "$here/pause" . -ldflags "-s -w"

@@ -3,12 +3,16 @@
 # nginx or httpd images is reachable): nginx, Apache httpd, and the pod sandbox's pause image. Each is one
 # OCI archive, cached per package version and recipe in $TOOLCHAIN_CACHE/images and copied to
 # .toolchain/images, which the node imports into containerd when it starts (cluster/node.sh).
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 # A failure inside $(...) (dpkg-deb, install, a check) must fail the build, never cache a partial image.
 shopt -s inherit_errexit
 here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=../lib.sh
 source "$here/../lib.sh"
+# shellcheck source=../versions.sh
 source "$here/../versions.sh"
+# shellcheck source=oci.sh
 source "$here/oci.sh"
 out_dir="$TOOLCHAIN_REPO/.toolchain/images"
 cache_dir="$TOOLCHAIN_CACHE/images"
@@ -64,8 +68,9 @@ debian_rootfs() {
     for p in "${packages[@]}"; do
         if [ "$p" = "$name" ]; then specs+=("$name=$version"); else specs+=("$p"); fi
     done
-    (cd "$debs" && apt-get download -q -o APT::Sandbox::User=root "${specs[@]}" >"$debs/download.log" 2>&1) \
-        || { cat "$debs/download.log" >&2; die "apt-get download ${specs[*]}"; }
+    progress_run "$name $version" "downloading ${#packages[@]} Debian packages" "$cache_dir/$name-download.log" \
+        in_dir "$debs" apt-get download -q -o APT::Sandbox::User=root "${specs[@]}" \
+        || die "apt-get download ${specs[*]}"
     mkdir -p "$rootfs"
     local deb
     for deb in "$debs"/*.deb; do
@@ -102,7 +107,7 @@ smoke_test() {
     output=$(chroot "$rootfs" "$@" 2>&1) || rc=$?
     umount "$rootfs/proc" "$rootfs/dev/null"
     trap - RETURN EXIT
-    rm -rf "$rootfs/dev" "$rootfs/proc"
+    rm -rf "${rootfs:?}/dev" "${rootfs:?}/proc"
     [ $rc -eq 0 ] || die "image check '$*' failed: $output"
 }
 

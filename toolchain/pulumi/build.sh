@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Builds the Pulumi CLI, its Node.js language host and the Kubernetes resource provider into
 # .toolchain/bin, and installs the provider as a plugin into .toolchain/pulumi-home.
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=../lib.sh
 source "$here/../lib.sh"
+# shellcheck source=../versions.sh
 source "$here/../versions.sh"
 
 use_from_path pulumi "$PULUMI_VERSION" version ||
@@ -20,11 +23,15 @@ t0=$SECONDS
 if [ ! -x "$cached" ]; then
     command -v go >/dev/null || die "$host: Go is needed to build it"
     log "$host $PULUMI_LANGUAGE_NODEJS_BUILD: building (minutes on a cold Go cache)"
-    work="$TOOLCHAIN_CACHE/$host-$PULUMI_LANGUAGE_NODEJS_BUILD/src"
+    dir="$TOOLCHAIN_CACHE/$host-$PULUMI_LANGUAGE_NODEJS_BUILD"
+    work="$dir/src"
     rm -rf "$work" && mkdir -p "$work"
     cp "$here/language-nodejs/go.mod" "$here/language-nodejs/go.sum" "$work/"
-    src=$(cd "$work" && GOFLAGS=-mod=mod go list -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs) \
+    progress_run "$host $PULUMI_LANGUAGE_NODEJS_BUILD" "fetching its package" "$dir/list.log" \
+        in_dir "$work" GOFLAGS=-mod=mod go list -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs \
         || die "$host: go list of its package"
+    src=$(tail -n 1 "$dir/list.log")
+    [ -d "$src" ] || die "$host: go list printed no folder (log: $dir/list.log)"
     find "$src" -maxdepth 1 -name '*.go' ! -name '*_test.go' -exec cp {} "$work/" \;
     chmod -R u+w "$work"
     grep -q 'if host.typescript {' "$work/main.go" || die "$host: main.go is not the one this patch expects"
@@ -65,8 +72,9 @@ func (host *nodeLanguageHost) typescriptFor(req *pulumirpc.RunRequest) bool {
 	return host.typescript
 }
 GO
-    (cd "$work" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -o "$cached.tmp" \
-        -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_LANGUAGE_NODEJS_VERSION" .) \
+    progress_run "$host $PULUMI_LANGUAGE_NODEJS_BUILD" building "$dir/build.log" \
+        in_dir "$work" CGO_ENABLED=0 GOFLAGS=-mod=mod go build -v -trimpath -o "$cached.tmp" \
+        -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_LANGUAGE_NODEJS_VERSION" . \
         || die "$host: go build"
     mv "$cached.tmp" "$cached"
     rm -rf "$work"
@@ -83,20 +91,25 @@ t0=$SECONDS
 if [ ! -x "$cached" ]; then
     module=github.com/pulumi/pulumi-kubernetes/provider/v4
     command -v go >/dev/null || die "$provider: Go is needed to build it"
+    dir="$TOOLCHAIN_CACHE/$provider-$KUBERNETES_PROVIDER_VERSION"
     log "$provider $KUBERNETES_PROVIDER_VERSION: fetching $module@$KUBERNETES_PROVIDER_MODULE_VERSION"
-    src=$(cd "$TOOLCHAIN_CACHE" && GOFLAGS=-mod=mod go mod download -json "$module@$KUBERNETES_PROVIDER_MODULE_VERSION" \
-        | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p') || die "$provider: go mod download"
-    [ -d "$src" ] || die "$provider: module source not found after download"
-    work="$TOOLCHAIN_CACHE/$provider-$KUBERNETES_PROVIDER_VERSION/src"
+    progress_run "$provider $KUBERNETES_PROVIDER_VERSION" fetching "$dir/download.log" \
+        in_dir "$TOOLCHAIN_CACHE" GOFLAGS=-mod=mod go mod download -json "$module@$KUBERNETES_PROVIDER_MODULE_VERSION" \
+        || die "$provider: go mod download"
+    src=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' "$dir/download.log")
+    [ -d "$src" ] || die "$provider: module source not found after download (log: $dir/download.log)"
+    work="$dir/src"
     rm -rf "$work" && mkdir -p "$(dirname "$work")" && cp -r "$src" "$work" && chmod -R u+w "$work"
     # Its go.mod points sdk/v4 at ../sdk (a monorepo path); use the published SDK of the same release.
     sed -i '/=> \.\.\/sdk/d; s|\(github.com/pulumi/pulumi-kubernetes/sdk/v4\) v[0-9.]*|\1 v'"$KUBERNETES_PROVIDER_VERSION"'|' "$work/go.mod"
     log "$provider $KUBERNETES_PROVIDER_VERSION: generating the embedded schema"
-    (cd "$work/cmd/$provider" && VERSION="$KUBERNETES_PROVIDER_VERSION" GOFLAGS=-mod=mod go run generate.go) \
+    progress_run "$provider $KUBERNETES_PROVIDER_VERSION" "generating the schema" "$dir/generate.log" \
+        in_dir "$work/cmd/$provider" VERSION="$KUBERNETES_PROVIDER_VERSION" GOFLAGS=-mod=mod go run -v generate.go \
         || die "$provider: go generate (schema-embed.json)"
     log "$provider $KUBERNETES_PROVIDER_VERSION: building (minutes on a cold Go cache)"
-    (cd "$work" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -o "$cached.tmp" \
-        -ldflags "-s -w -X $module/pkg/version.Version=$KUBERNETES_PROVIDER_VERSION" "./cmd/$provider") \
+    progress_run "$provider $KUBERNETES_PROVIDER_VERSION" building "$dir/build.log" \
+        in_dir "$work" CGO_ENABLED=0 GOFLAGS=-mod=mod go build -v -trimpath -o "$cached.tmp" \
+        -ldflags "-s -w -X $module/pkg/version.Version=$KUBERNETES_PROVIDER_VERSION" "./cmd/$provider" \
         || die "$provider: go build"
     mv "$cached.tmp" "$cached"
     rm -rf "$work"
