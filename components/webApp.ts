@@ -3,6 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { refuseArgs } from "./argProblems";
 import { checkWebAppArgs, WebAppArgs, webAppObjectNames } from "./webAppArgs";
 
+/** The taints the node controller puts on a node it lost contact with. */
+const NODE_LOST_TAINTS = ["node.kubernetes.io/unreachable", "node.kubernetes.io/not-ready"];
+
 /** Seconds the server gets after its stop signal to finish the requests in flight. */
 const GRACEFUL_STOP_SECONDS = 30;
 
@@ -66,6 +69,11 @@ export class WebApp extends pulumi.ComponentResource {
                     metadata: { labels },
                     spec: {
                         terminationGracePeriodSeconds: drainSeconds + GRACEFUL_STOP_SECONDS,
+                        // Explicit, so that the time to move off a lost node is the stack's, not whatever the
+                        // cluster's admission plugin would add.
+                        tolerations: NODE_LOST_TAINTS.map((key) => ({
+                            key, operator: "Exists", effect: "NoExecute", tolerationSeconds: args.unreachableNodeSeconds ?? 300,
+                        })),
                         topologySpreadConstraints: (args.spreadTopologyKeys ?? ["kubernetes.io/hostname"]).map((topologyKey) => ({
                             maxSkew: 1,
                             topologyKey,

@@ -104,6 +104,11 @@ export interface WebAppArgs {
     /** Seconds `pulumi up` waits for a rollout (and the Service) before failing. Defaults to 600. */
     rolloutTimeout?: number;
     /**
+     * Seconds a pod stays bound to a node that is unreachable or not ready (the node controller's NoExecute taints)
+     * before it is evicted and its ReplicaSet replaces it on another node. Defaults to Kubernetes' own 300.
+     */
+    unreachableNodeSeconds?: number;
+    /**
      * Seconds a terminating pod keeps serving before its server is told to stop (a preStop sleep): time for the
      * endpoint removal to reach kube-proxy and load balancers, so that a rollout drops no request. 0: none.
      * Defaults to 5. The grace period is this plus 30 seconds for the server's own graceful stop.

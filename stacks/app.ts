@@ -86,6 +86,8 @@ export const appKeys = {
         .describe("Container security context. Always: no privilege escalation, not privileged, seccomp RuntimeDefault, capabilities drop ALL."),
     rolloutTimeout: seconds(10, 86400).default(600)
         .describe("Seconds pulumi up waits for a rollout to become ready before it fails and says why; the old pods keep serving."),
+    unreachableNodeSeconds: seconds(0, 3600).default(300)
+        .describe("Seconds a pod stays bound to a node that stopped answering (unreachable or not ready) before Kubernetes evicts it and its ReplicaSet starts a replacement on another node. 300 is Kubernetes' own default."),
     drainSeconds: seconds(0, 300, " (0: no drain)").default(5)
         .describe("Seconds a terminating pod keeps serving before its server is told to stop (a preStop sleep), so that kube-proxy and the load balancer stop sending it requests first. The pod's grace period is this plus 30 s."),
 };
@@ -130,6 +132,7 @@ export function webAppArgs(app: AppSettings, lb: ServiceLoadBalancer, target: Ap
                 capabilities: s.capabilities ?? (s.runAsNonRoot ? [] : [...ROOT_CAPABILITIES]),
             },
             rolloutTimeout: app.rolloutTimeout,
+            unreachableNodeSeconds: app.unreachableNodeSeconds,
             drainSeconds: app.drainSeconds,
         },
     };
