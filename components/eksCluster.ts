@@ -159,6 +159,9 @@ export class EksCluster extends pulumi.ComponentResource {
         this.kubeconfig = pulumi.secret(this.cluster.kubeconfigJson);
         this.provider = new k8s.Provider(`${name}-k8s`, {
             kubeconfig: this.kubeconfig,
+            // The cluster's ARN: the provider, and every app object through it, is replaced only with the cluster,
+            // not when its kubeconfig changes (a new token command, another endpoint form).
+            clusterIdentifier: this.cluster.eksCluster.arn,
             enableServerSideApply: true,
         }, { parent: this });
 

@@ -8,6 +8,13 @@ export interface KubeconfigClusterArgs {
     kubeconfig: pulumi.Input<string>;
     /** Context to use; defaults to the kubeconfig's current-context. */
     context?: string;
+    /**
+     * What identifies the cluster: the provider (and so every object made through it) is replaced only when this
+     * changes, and updated in place when the kubeconfig changes otherwise (rotated credentials, a renamed context,
+     * another form of the server's address). Unset: the provider's own guess, which replaces it whenever the
+     * kubeconfig's active cluster entry changes.
+     */
+    clusterIdentifier?: pulumi.Input<string>;
 }
 
 /**
@@ -27,6 +34,7 @@ export class KubeconfigCluster extends pulumi.ComponentResource {
         this.provider = new k8s.Provider(`${name}-k8s`, {
             kubeconfig: this.kubeconfig,
             context: args.context,
+            clusterIdentifier: args.clusterIdentifier,
             enableServerSideApply: true,
         }, { parent: this });
         this.registerOutputs({ kubeconfig: this.kubeconfig, clusterName: this.clusterName });

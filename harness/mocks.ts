@@ -29,11 +29,16 @@ export interface Registration {
     deleteBeforeReplace: boolean;
 }
 
+/** A self-signed CA certificate (not the key): kubeconfigs of the tests name it, so their cluster has an identity. */
+export const TEST_CA_DATA = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJrRENDQVRXZ0F3SUJBZ0lVRzQzcSs5TmhDemtQT0tQWFhEeXlrL2FCUS9Zd0NnWUlLb1pJemowRUF3SXcKSERFYU1CZ0dBMVVFQXd3UlpXdHpMVzVuYVc1NExYUmxjM1F0WTJFd0lCY05Nall4TWpBeE1UQTBOekkyV2hnUApNakV5TmpFeE1EY3hNRFEzTWpaYU1Cd3hHakFZQmdOVkJBTU1FV1ZyY3kxdVoybHVlQzEwWlhOMExXTmhNRmt3CkV3WUhLb1pJemowQ0FRWUlLb1pJemowREFRY0RRZ0FFWENXc0VIVXFlQlZzOTc1Ry93K2oyck8wVlZFd1lQczcKK29nN09zbTFsRW11SitMRXNPM2lIRURldXN3MzdNeU9zYWkzZ3FKalcySUJ3TURIUGU4cko2TlRNRkV3SFFZRApWUjBPQkJZRUZLa042N0NmVU8vcm5ONGNhVC9QZkNJcjg4YVFNQjhHQTFVZEl3UVlNQmFBRktrTjY3Q2ZVTy9yCm5ONGNhVC9QZkNJcjg4YVFNQThHQTFVZEV3RUIvd1FGTUFNQkFmOHdDZ1lJS29aSXpqMEVBd0lEU1FBd1JnSWgKQUkzbVRwc0RiU0YyU1ZjdjRpRGtnd2dIZUtDSFFHUFZDbmhhUGpIZ2N5cnBBaUVBc3hsL2crYmhMSFkrczVIcAo1eWVEaXA2VHhVWUVmZm1lZmNGM3ZYTDA5bHM9Ci0tLS0tRU5EIENFUlRJRklDQVRFLS0tLS0K";
+/** Its SHA-256 fingerprint, as the kubeconfig target's default clusterIdentifier takes it. */
+export const TEST_CA_FINGERPRINT = "E6:5B:62:F2:42:A4:E4:05:57:61:6E:E6:10:90:6F:FE:CC:10:C6:DC:9B:B9:6C:0C:85:D9:EC:7A:33:23:5B:C2";
+
 export const FAKE_KUBECONFIG = JSON.stringify({
     apiVersion: "v1",
     kind: "Config",
     "current-context": "aws",
-    clusters: [{ name: "kubernetes", cluster: { server: "https://example.eks.amazonaws.com", "certificate-authority-data": "Q0E=" } }],
+    clusters: [{ name: "kubernetes", cluster: { server: "https://example.eks.amazonaws.com", "certificate-authority-data": TEST_CA_DATA } }],
     contexts: [{ name: "aws", context: { cluster: "kubernetes", user: "aws" } }],
     users: [{ name: "aws", user: { token: "not-a-real-token" } }],
 });
@@ -49,7 +54,8 @@ function mockState(args: MockResourceArgs): Record<string, any> {
         case "eks:index:Cluster":
             // eks v4 components are opaque in mocks: their children never register, so the mock answers for them.
             return { ...inputs, kubeconfigJson: FAKE_KUBECONFIG,
-                eksCluster: { name: `${args.name}-1234567`, vpcConfig: { clusterSecurityGroupId: "sg-0eks0managed0000" } } };
+                eksCluster: { name: `${args.name}-1234567`, arn: `arn:aws:eks:ap-northeast-1:123456789012:cluster/${args.name}-1234567`,
+                    vpcConfig: { clusterSecurityGroupId: "sg-0eks0managed0000" } } };
         case "awsx:ec2:Vpc":
             return { ...inputs, vpcId: "vpc-0new0000000000000",
                 publicSubnetIds: ["subnet-0pub0000000000001", "subnet-0pub0000000000002"],

@@ -4,12 +4,14 @@
  * falls back to $KUBECONFIG or ~/.kube/config, a cluster the stack did not name; so the file must hold a
  * kubeconfig whose context exists and names a cluster with a server.
  */
+import { X509Certificate } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import type { KubeconfigClusterArgs } from "../components/kubeconfigCluster";
+import { text } from "./keys";
 import type { ConfigProblem } from "./problems";
 
 /** Kubeconfig files larger than this are refused unread (a kubeconfig with hundreds of clusters is far smaller). */
@@ -25,6 +27,8 @@ export const kubeconfigKeys = {
         .describe("target kubeconfig only: path of the kubeconfig file. Unset: $KUBECONFIG, then ~/.kube/config."),
     kubeContext: z.string({ error: "a context name" }).meta({ accepted: "a context of the kubeconfig", format: "context" }).optional()
         .describe("target kubeconfig only: context to use. Unset: the kubeconfig's current-context."),
+    clusterIdentifier: text("cluster-identifier", "a name for the cluster of at most 253 characters", 253, (v) => v.trim() !== "").optional()
+        .describe("target kubeconfig only: what identifies the cluster to the Kubernetes provider, which is replaced (and with it every object of the app) only when this changes, and updated in place when the kubeconfig changes otherwise (rotated credentials, another context name or server address). Unset: the fingerprint of the cluster's CA certificate in the kubeconfig (a new cluster has a new CA), or its server URL when the kubeconfig names no CA."),
 };
 
 export type KubeconfigSettings = z.output<z.ZodObject<typeof kubeconfigKeys>>;
@@ -42,7 +46,8 @@ export interface KubeconfigTarget {
  */
 export function readKubeconfig(settings: KubeconfigSettings, env: NodeJS.ProcessEnv, problems: ConfigProblem[]): KubeconfigTarget | undefined {
     // An empty value is an unset one, as `pulumi config set kubeContext ""` leaves it.
-    const s = { kubeconfig: settings.kubeconfig || undefined, kubeContext: settings.kubeContext || undefined };
+    const s = { kubeconfig: settings.kubeconfig || undefined, kubeContext: settings.kubeContext || undefined,
+        clusterIdentifier: settings.clusterIdentifier || undefined };
     const configured = s.kubeconfig ?? "";
     const fromEnv = env.KUBECONFIG ?? "";
     if (configured === "" && fromEnv.includes(path.delimiter)) {
@@ -91,13 +96,47 @@ export function readKubeconfig(settings: KubeconfigSettings, env: NodeJS.Process
         return refuse(s.kubeContext === undefined ? "kubeconfig" : "kubeContext", s.kubeContext ?? shown,
             `a context whose cluster has a server (context ${contextName} names cluster ${context.cluster}, which ${cluster ? "has no server" : "the file does not have"})`);
     }
-    return { args: { kubeconfig: contents, context: s.kubeContext }, images: cluster.images };
+    const clusterIdentifier = s.clusterIdentifier ?? identify(cluster, path.dirname(resolved));
+    if (clusterIdentifier === undefined) {
+        return refuse("kubeconfig", shown, `a kubeconfig whose cluster ${context.cluster} has a readable CA certificate, ` +
+            "or clusterIdentifier set (what identifies the cluster to the Kubernetes provider)");
+    }
+    return { args: { kubeconfig: contents, context: s.kubeContext, clusterIdentifier }, images: cluster.images };
+}
+
+/**
+ * The cluster's identity for the Kubernetes provider: the SHA-256 fingerprint of its CA certificate (inline, or
+ * the file the kubeconfig names, relative to the kubeconfig's folder), which stays the same while credentials
+ * rotate and contexts are renamed, and changes with a new cluster; the server URL when the kubeconfig names no
+ * CA (insecure-skip-tls-verify). Undefined when the CA it names cannot be read.
+ */
+function identify(cluster: KubeconfigCluster, dir: string): string | undefined {
+    let pem: string | undefined;
+    try {
+        if (typeof cluster.caData === "string" && cluster.caData !== "") {
+            pem = Buffer.from(cluster.caData, "base64").toString("utf8");
+        } else if (typeof cluster.caFile === "string" && cluster.caFile !== "") {
+            pem = fs.readFileSync(path.resolve(dir, cluster.caFile), "utf8");
+        } else {
+            return `server ${String(cluster.server)}`;
+        }
+        return `ca sha256 ${new X509Certificate(pem).fingerprint256}`;
+    } catch {
+        return undefined;
+    }
+}
+
+interface KubeconfigCluster {
+    server?: unknown;
+    caData?: unknown;
+    caFile?: unknown;
+    images?: Record<string, string>;
 }
 
 interface Kubeconfig {
     currentContext?: string;
     contexts: Map<string, { cluster: string }>;
-    clusters: Map<string, { server?: unknown; images?: Record<string, string> }>;
+    clusters: Map<string, KubeconfigCluster>;
 }
 
 /** The parts of a kubeconfig the checks need, or undefined when the text is not a kubeconfig. */
@@ -115,7 +154,8 @@ function parseKubeconfig(text: string): Kubeconfig | undefined {
     const named = (items: unknown[]) => items.filter((i): i is { name: string } & Record<string, any> =>
         !!i && typeof i === "object" && typeof (i as { name?: unknown }).name === "string");
     const contexts = new Map(named(d.contexts).map((c) => [c.name, { cluster: String(c.context?.cluster ?? "") }]));
-    const clusters = new Map(named(d.clusters).map((c) => [c.name, { server: c.cluster?.server, images: imagesOf(c.cluster?.extensions) }]));
+    const clusters = new Map(named(d.clusters).map((c) => [c.name, { server: c.cluster?.server, caData: c.cluster?.["certificate-authority-data"],
+        caFile: c.cluster?.["certificate-authority"], images: imagesOf(c.cluster?.extensions) }]));
     const current = typeof d["current-context"] === "string" && d["current-context"] !== "" ? d["current-context"] : undefined;
     return { currentContext: current, contexts, clusters };
 }

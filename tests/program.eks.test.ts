@@ -67,6 +67,10 @@ describe("EKS stage program (dev, under mocks)", () => {
         }
     });
 
+    it("identifies the cluster to its provider by the cluster's ARN, so a changed kubeconfig updates the provider instead of replacing the app", () => {
+        assert.strictEqual(one("pulumi:providers:kubernetes").inputs.clusterIdentifier, "arn:aws:eks:ap-northeast-1:123456789012:cluster/eks-nginx-test-eks-1234567");
+    });
+
     it("parents the app's resources to the app component and the cluster's to the cluster component", () => {
         const urns = registeredUrns();
         const k8sUrns = urns.filter((u) => /\$kubernetes:|::kubernetes:/.test(u));

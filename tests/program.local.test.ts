@@ -1,7 +1,8 @@
 import * as assert from "assert";
 import { DEFAULT_IMAGE } from "../stacks/app";
 import { toolchainValue } from "../toolchain/versions";
-import { asSecret, configMap, providerRef, one, ProgramOutputs, registeredUrns, registrations, runProgram, stageConfig, writeTempKubeconfig } from "../harness/mocks";
+import { asSecret, configMap, providerRef, one, ProgramOutputs, registeredUrns, registrations, runProgram, stageConfig, TEST_CA_DATA, TEST_CA_FINGERPRINT,
+    writeTempKubeconfig } from "../harness/mocks";
 
 /** A kind cluster's kubeconfig (two contexts), and the embedded cluster's, whose cluster entry lists the images it holds. */
 const KUBECONFIG = `apiVersion: v1
@@ -9,7 +10,7 @@ kind: Config
 current-context: kind-demo
 clusters:
 - name: kind-demo
-  cluster: {server: "https://127.0.0.1:40123", certificate-authority-data: Q0E=}
+  cluster: {server: "https://127.0.0.1:40123", certificate-authority-data: ${TEST_CA_DATA}}
 contexts:
 - name: kind-demo
   context: {cluster: kind-demo, user: kind-demo}
@@ -25,6 +26,7 @@ clusters:
 - name: embedded
   cluster:
     server: https://127.0.0.1:40124
+    insecure-skip-tls-verify: true
     extensions:
     - name: eks-nginx/images
       extension: {nginx: "${nginx}", httpd: "${httpd}"}
@@ -91,6 +93,15 @@ describe("local stage program (kubeconfig target, under mocks)", () => {
         assert.strictEqual(out.clusterName, "kind-demo");
         assert.strictEqual(out.kubeconfig, KUBECONFIG);
         assert.strictEqual(out.secret.kubeconfig, true);
+    });
+
+    it("identifies the cluster to its provider by the CA's fingerprint, or the given clusterIdentifier, so a changed kubeconfig does not replace it", async () => {
+        assert.strictEqual(one("pulumi:providers:kubernetes").inputs.clusterIdentifier, `ca sha256 ${TEST_CA_FINGERPRINT}`);
+        await runProgram({ ...stageConfig("local"), ...configMap({ kubeconfig: file, clusterIdentifier: "kind-demo-2026" }) });
+        assert.strictEqual(one("pulumi:providers:kubernetes").inputs.clusterIdentifier, "kind-demo-2026");
+        // Without a CA (insecure-skip-tls-verify), the server's URL.
+        await runProgram({ ...stageConfig("local"), ...configMap({ kubeconfig: writeTempKubeconfig(EMBEDDED("a:1", "b:2")) }) });
+        assert.strictEqual(one("pulumi:providers:kubernetes").inputs.clusterIdentifier, "server https://127.0.0.1:40124");
     });
 
     it("honours kubeContext and a LoadBalancer service type", async () => {

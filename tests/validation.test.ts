@@ -177,7 +177,7 @@ const CASES: BadCase[] = [
         expect: [/loadBalancer = \{"type":"nlb"\}: expected unset unless serviceType is LoadBalancer \(serviceType is NodePort\)/] },
 ];
 
-describe(`bad config is refused before anything is registered (${CASES.length + 9} cases)`, () => {
+describe(`bad config is refused before anything is registered (${CASES.length + 10} cases)`, () => {
     for (const c of CASES) {
         it(`refuses ${c.title}`, async () => {
             const message = await runProgramExpectingError({ ...stageConfig("dev"), ...configMap(c.set) });
@@ -212,6 +212,8 @@ describe(`bad config is refused before anything is registered (${CASES.length + 
         ["a file that is not a kubeconfig", "just some notes\n", /kubeconfig = ".*": expected a kubeconfig file \(YAML or JSON with clusters and contexts\)/],
         ["a kubeconfig whose current-context is not among its contexts", "clusters: [{name: c, cluster: {server: https://127.0.0.1:1}}]\n" +
             "contexts: [{name: a, context: {cluster: c}}]\ncurrent-context: b\n", /kubeconfig = ".*": expected a kubeconfig whose current-context b exists: one of a/],
+        ["a kubeconfig whose CA certificate is not one (no cluster identity)", "clusters: [{name: c, cluster: {server: https://127.0.0.1:1, certificate-authority-data: Q0E=}}]\n" +
+            "contexts: [{name: a, context: {cluster: c}}]\ncurrent-context: a\n", /kubeconfig = ".*": expected a kubeconfig whose cluster c has a readable CA certificate, or clusterIdentifier set/],
         ["a kubeconfig whose context names no cluster with a server", "clusters: [{name: c, cluster: {}}]\n" +
             "contexts: [{name: a, context: {cluster: c}}]\ncurrent-context: a\n", /expected a context whose cluster has a server \(context a names cluster c, which has no server\)/],
     ];

@@ -1,12 +1,14 @@
 /**
  * Faults that real pods make real, on the embedded cluster's real node, with HTTP traffic through the load
  * balancer: a neighbour routing the cluster's ranges to this machine, load-balancer source ranges that leave
- * this machine out, a readiness probe that really fails, an image that is not there (the pull fails), and every
- * cluster process killed with SIGKILL. Each failed rollout must fail `pulumi up` within rolloutTimeout
+ * this machine out, a readiness probe that really fails, an image that is not there (the pull fails), every
+ * cluster process killed with SIGKILL, and a changed kubeconfig for the same cluster. Each failed rollout must fail `pulumi up` within rolloutTimeout
  * with the provider's reason while the old pods keep serving; the killed cluster must come back on `start`.
  */
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
+import * as path from "path";
+import { parse as parseYaml, stringify as toYaml } from "yaml";
 import { get, pageOf, startTraffic, TrafficReport } from "../../harness/http";
 import { stillRunning } from "../../harness/processes";
 import { mustSucceed, tail } from "../../harness/pulumiCommand";
@@ -16,7 +18,7 @@ import { e2eSuite } from "./suite";
 
 const suite = e2eSuite("e2e node faults", "real");
 const { activeReplicaSets, check, cluster, kubectl, log, pulumi, pulumiAsync, pulumiStdout, readyPods, step, stopClusterLeavingNothing } = suite;
-const { clusterDir } = suite.ws;
+const { clusterDir, kubeconfig } = suite.ws;
 
 const NGINX = toolchainValue("NGINX_IMAGE");
 const MISSING = "eks-nginx.local/nginx-debian:0.0.0-missing";
@@ -117,7 +119,32 @@ async function asNeighbour<T>(body: (fetch: (url: string) => number) => T): Prom
     }
 }
 
-suite.run(7, async () => {
+/**
+ * A kubeconfig for the same API server as the cluster's own, with new client credentials (a new key and
+ * certificate, signed by the cluster's CA, of another cluster admin) and another context name: what a credential
+ * rotation or a regenerated kubeconfig gives.
+ */
+function rotatedKubeconfig(): string {
+    const dir = fs.mkdtempSync(path.join(suite.ws.dir, "rotated-"));
+    const [key, csr, ext, crt] = ["admin.key", "admin.csr", "admin.ext", "admin.crt"].map((f) => path.join(dir, f));
+    const pki = path.join(clusterDir, "pki");
+    const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: "pipe" });
+    openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", key);
+    openssl("req", "-new", "-key", key, "-subj", "/O=system:masters/CN=rotated-admin", "-out", csr);
+    fs.writeFileSync(ext, "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n");
+    openssl("x509", "-req", "-in", csr, "-CA", path.join(pki, "ca.crt"), "-CAkey", path.join(pki, "ca.key"),
+        "-CAserial", path.join(dir, "ca.srl"), "-CAcreateserial", "-days", "1", "-sha256", "-extfile", ext, "-out", crt);
+    const config = parseYaml(fs.readFileSync(kubeconfig, "utf8"));
+    const b64 = (file: string) => fs.readFileSync(file).toString("base64");
+    config.users = [{ name: "rotated-admin", user: { "client-certificate-data": b64(crt), "client-key-data": b64(key) } }];
+    config.contexts = [{ name: "rotated", context: { cluster: config.contexts[0].context.cluster, user: "rotated-admin" } }];
+    config["current-context"] = "rotated";
+    const file = path.join(dir, "kubeconfig");
+    fs.writeFileSync(file, toYaml(config), { mode: 0o600 });
+    return file;
+}
+
+suite.run(8, async () => {
     await step("F1. pulumi up with 2 replicas and rolloutTimeout 30: nginx serves on the url", async () => {
         mustSucceed(pulumi(["config", "set", "replicas", "2"]));
         mustSucceed(pulumi(["config", "set", "rolloutTimeout", String(ROLLOUT_TIMEOUT)]));
@@ -197,7 +224,31 @@ suite.run(7, async () => {
         check("pulumi preview --expect-no-changes: the stack matches the recovered cluster", r.code === 0, r.code === 0 ? "no changes" : tail(r.output, 12));
     });
 
-    await step("F7. pulumi destroy, cluster stop: nothing left, the machine as before start", async () => {
+    await step("F7. a changed kubeconfig for the same cluster (new credentials, another context): the provider is updated, nothing replaced, the app serves", async () => {
+        const service = kubectl("get", "service", "sample-service", "-n", "default");
+        const pods = readyPods().map((p) => p.metadata.uid).sort();
+        mustSucceed(pulumi(["config", "set", "kubeconfig", rotatedKubeconfig()]));
+        const preview = pulumi(["preview", "--json"]);
+        const steps: { op: string; urn: string }[] = preview.code === 0 ? JSON.parse(preview.output.slice(preview.output.indexOf("{"))).steps ?? [] : [];
+        const changed = steps.filter((st) => st.op !== "same").map((st) => `${st.op} ${st.urn.split("::").slice(-2).join("::")}`);
+        check("pulumi preview: the Kubernetes provider updated, no object replaced", preview.code === 0 && changed.length > 0 &&
+            changed.every((c) => c.startsWith("update ") && c.includes("pulumi:providers:kubernetes")), changed.join(", ") || tail(preview.output, 10));
+        const traffic = startTraffic(url, 10);
+        const up = await pulumiAsync(["up", "--yes"]).done;
+        const report = await traffic.stop();
+        check("pulumi up", up.code === 0, up.code === 0 ? `${up.seconds.toFixed(1)} s` : tail(up.output, 10));
+        const after = kubectl("get", "service", "sample-service", "-n", "default");
+        check("same Service UID and load balancer address", after.metadata.uid === service.metadata.uid &&
+            JSON.stringify(after.status.loadBalancer) === JSON.stringify(service.status.loadBalancer), `${after.metadata.uid} ${JSON.stringify(after.status.loadBalancer)}`);
+        check("the same pods, Ready", JSON.stringify(readyPods().map((p) => p.metadata.uid).sort()) === JSON.stringify(pods), readyPods().map((p) => p.metadata.name));
+        log(`traffic: ${report.sent} requests in ${report.seconds.toFixed(1)} s; answers: ${report.pages.join(", ")}`);
+        check(`${report.sent} requests, ${report.failed} failed`, report.failed === 0 && report.sent >= 10 * (report.seconds - 1),
+            report.failures.join("; ") || `${report.sent} sent`);
+        const again = pulumi(["preview", "--expect-no-changes"]);
+        check("the stack settled on the new kubeconfig: no further changes", again.code === 0, again.code === 0 ? "no changes" : tail(again.output, 10));
+    });
+
+    await step("F8. pulumi destroy, cluster stop: nothing left, the machine as before start", async () => {
         mustSucceed(pulumi(["destroy", "--yes"]));
         const answer = await get(url);
         check("the url refuses the connection", answer.error === "ECONNREFUSED", answer.error ?? `HTTP ${answer.status}`);

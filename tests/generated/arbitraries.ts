@@ -66,6 +66,7 @@ const VALID: Record<string, fc.Arbitrary<unknown>> = {
     "subnet-id": hex(8, 17).map((h) => `subnet-${h}`),
     "int-or-percent": fc.oneof(fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 0, max: 100 }).map((p) => `${p}%`)),
     "positive-int-or-percent": fc.oneof(fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 1, max: 100 }).map((p) => `${p}%`)),
+    "cluster-identifier": fc.string({ minLength: 1, maxLength: 253 }).filter((s) => s.trim() !== ""),
 };
 
 /** Invalid values of each string format (never "", which a key that may be unset takes as unset). */
@@ -88,6 +89,7 @@ const INVALID: Record<string, fc.Arbitrary<unknown>> = {
     "subnet-id": fc.constantFrom("subnet-123", "vpc-0123456789abcdef0", "subnet-XYZ12345"),
     "int-or-percent": fc.constantFrom("101%", "-1", "1e3", "9E1", "25 %", "abc", "1.5", "0x10", "%", 1.5, -3),
     "positive-int-or-percent": fc.constantFrom("0", "0%", 0, "101%", "1e3", "9E1", "abc", 2.5),
+    "cluster-identifier": fc.oneof(fc.constantFrom(" ", "\t \n"), fc.integer({ min: 254, max: 20_000 }).map((n) => "a".repeat(n))),
 };
 
 function ipv4Cidr(): fc.Arbitrary<string> {
