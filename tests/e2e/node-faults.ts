@@ -121,8 +121,9 @@ async function asNeighbour<T>(body: (fetch: (url: string) => number) => T): Prom
 
 /**
  * A kubeconfig for the same API server as the cluster's own, with new client credentials (a new key and
- * certificate, signed by the cluster's CA, of another cluster admin) and another context name: what a credential
- * rotation or a regenerated kubeconfig gives.
+ * certificate, signed by the cluster's CA, of another cluster admin), another context name, and the server's
+ * address in another form (`localhost` for `127.0.0.1`, which its certificate names too): what a credential
+ * rotation, a regenerated kubeconfig or a DNS name in front of the API gives.
  */
 function rotatedKubeconfig(): string {
     const dir = fs.mkdtempSync(path.join(suite.ws.dir, "rotated-"));
@@ -139,6 +140,7 @@ function rotatedKubeconfig(): string {
     config.users = [{ name: "rotated-admin", user: { "client-certificate-data": b64(crt), "client-key-data": b64(key) } }];
     config.contexts = [{ name: "rotated", context: { cluster: config.contexts[0].context.cluster, user: "rotated-admin" } }];
     config["current-context"] = "rotated";
+    config.clusters[0].cluster.server = config.clusters[0].cluster.server.replace("//127.0.0.1:", "//localhost:");
     const file = path.join(dir, "kubeconfig");
     fs.writeFileSync(file, toYaml(config), { mode: 0o600 });
     return file;
@@ -224,7 +226,7 @@ suite.run(8, async () => {
         check("pulumi preview --expect-no-changes: the stack matches the recovered cluster", r.code === 0, r.code === 0 ? "no changes" : tail(r.output, 12));
     });
 
-    await step("F7. a changed kubeconfig for the same cluster (new credentials, another context): the provider is updated, nothing replaced, the app serves", async () => {
+    await step("F7. a changed kubeconfig for the same cluster (new credentials, another context, the server as localhost): the provider is updated, nothing replaced, the app serves", async () => {
         const service = kubectl("get", "service", "sample-service", "-n", "default");
         const pods = readyPods().map((p) => p.metadata.uid).sort();
         mustSucceed(pulumi(["config", "set", "kubeconfig", rotatedKubeconfig()]));
