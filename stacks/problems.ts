@@ -23,8 +23,15 @@ export class StackConfigError extends Error {
     }
 }
 
+/** Longest value shown whole in a message; longer ones are cut, with their length. */
+const SHOWN = 200;
+
 function show(value: unknown): string {
-    return value === undefined ? "(unset)" : JSON.stringify(value);
+    if (value === undefined) {
+        return "(unset)";
+    }
+    const text = JSON.stringify(value);
+    return text.length <= SHOWN ? text : `${text.slice(0, SHOWN)}… (${text.length} characters)`;
 }
 
 /** The value at `path` inside `root`, or undefined. */

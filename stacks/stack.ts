@@ -22,6 +22,8 @@ import { checkCapacity } from "./podCapacity";
 import { argProblems, ConfigProblem, problemsOf, StackConfigError } from "./problems";
 
 export const PROJECT = "eks-nginx";
+/** Longest config value read: far beyond any real setting, so that no value takes long to decode or check. */
+const MAX_VALUE_LENGTH = 256 << 10;
 export const TARGETS = ["eks", "kubeconfig"] as const;
 
 const targetKeys = {
@@ -66,7 +68,9 @@ export function readStack(all: Record<string, string>, options: ReadOptions = {}
             continue;
         }
         const key = fullKey.slice(PROJECT.length + 1);
-        if (Object.hasOwn(KEYS, key)) {
+        if (text.length > MAX_VALUE_LENGTH) {
+            problems.push({ key, value: text, expected: `at most ${MAX_VALUE_LENGTH >> 10} KiB of text (it is ${text.length} characters)` });
+        } else if (Object.hasOwn(KEYS, key)) {
             given[key] = text === "" && isOptional(KEYS[key]) ? undefined : decode(KEYS[key], text);
         } else {
             problems.push({ key, value: text, expected: `no such key; known keys: ${Object.keys(KEYS).join(", ")}` });

@@ -24,6 +24,8 @@ const CASES: BadCase[] = [
     { title: "image with an empty tag", set: { image: "nginx:" }, expect: [/image = "nginx:": expected an image reference/] },
     { title: "image with a space", set: { image: "nginx 1.27" }, expect: [/image = "nginx 1\.27": expected an image reference/] },
     { title: "image of blanks", set: { image: " " }, expect: [/image = " ": expected an image reference/] },
+    { title: "a value of a megabyte (shown cut, refused unread)", set: { image: "a".repeat(1 << 20) },
+        expect: [/image = "a{199}… \(1048578 characters\): expected at most 256 KiB of text \(it is 1048576 characters\)/] },
     { title: "image with a trailing space (answered at once: the check is linear)", set: { image: "nginxinc/nginx-unprivileged:1.28.0 " },
         expect: [/image = "nginxinc\/nginx-unprivileged:1\.28\.0 ": expected an image reference/] },
     { title: "container name not a DNS label", set: { containerName: "Nginx_Container" },
