@@ -61,7 +61,9 @@ const CONSISTENT: Record<string, (v: any) => boolean> = {
     loadBalancer: (v) => !(v.allowInternet && (v.scheme === "internal" || v.sourceRanges !== undefined)),
     cluster: (v) => (!v.vpc || (v.vpc.publicSubnetIds?.length ?? 0) + (v.vpc.privateSubnetIds?.length ?? 0) >= 2) &&
         unique((v.access ?? []).map((a: any) => a.principalArn.toLowerCase())) &&
-        (v.access ?? []).every((a: any) => a.namespaces === undefined || (a.namespaces.length > 0 && unique(a.namespaces))),
+        (v.access ?? []).every((a: any) => a.namespaces === undefined || (a.namespaces.length > 0 && unique(a.namespaces))) &&
+        // SSH is refused on Bottlerocket nodes, which run no SSH server unless their admin container is turned on.
+        !(v.ssh !== undefined && v.amiType === "BOTTLEROCKET_x86_64"),
 };
 
 interface Case {
