@@ -5,7 +5,7 @@
  * `pulumi up` and updates the add-on (restarting aws-node and kube-proxy on every node) when there is a newer one.
  *
  * Source: the Amazon EKS User Guide's tables of the latest add-on version per Kubernetes version, as stored copies
- * gave them when Kubernetes 1.34 was the newest version on EKS (late 2025; 1.34 came to EKS on 2025-10-02):
+ * gave them when Kubernetes 1.34 was the newest version on EKS (late 2025; endoflife.date lists 1.34 on EKS from 2025-10-06):
  *   - VPC CNI:    https://docs.aws.amazon.com/eks/latest/userguide/managing-vpc-cni.html  ("Amazon VPC CNI versions")
  *   - CoreDNS:    https://docs.aws.amazon.com/eks/latest/userguide/managing-coredns.html  ("CoreDNS versions")
  *   - kube-proxy: https://docs.aws.amazon.com/eks/latest/userguide/managing-kube-proxy.html  ("kube-proxy versions";
