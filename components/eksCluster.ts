@@ -3,8 +3,9 @@ import * as awsx from "@pulumi/awsx";
 import * as eks from "@pulumi/eks";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { EXTENDED_SUPPORT_TAG } from "../policy/annotations";
 import { refuseArgs } from "./argProblems";
-import { checkEksClusterArgs, ClusterAccessArgs, EksClusterArgs, parsePrincipalArn } from "./eksClusterArgs";
+import { checkEksClusterArgs, ClusterAccessArgs, EksClusterArgs, nodeUpdateConfig, parsePrincipalArn } from "./eksClusterArgs";
 
 /** The AWS-managed access policy and scope of an access level (names as `aws eks list-access-policies` gives them). */
 function accessPolicy(a: ClusterAccessArgs): { policy: string; scope: { type: string; namespaces?: string[] } } {
@@ -29,12 +30,28 @@ const NODE_POLICIES = {
 };
 
 /**
- * An EKS cluster in API (access entry) authentication mode with one managed node group, and a
- * Kubernetes provider bound to it. The default node group of `eks.Cluster` is skipped.
+ * An EKS cluster in API (access entry) authentication mode with one managed node group, its managed add-ons at
+ * pinned versions, and a Kubernetes provider bound to it. The default node group of `eks.Cluster` is skipped.
+ *
+ * The node group is an `aws.eks.NodeGroup` made here, not an `eks.ManagedNodeGroup`: @pulumi/eks 4.3's component
+ * passes neither `updateConfig` (how many nodes EKS replaces at once) nor `nodeRepairConfig` (node auto repair)
+ * to the node group it makes. With a launch template of ours and no custom user data or AMI, that component only
+ * makes one `aws.eks.NodeGroup` named after itself, as its child, from the cluster's name, the node role's ARN,
+ * the subnets, the scaling config (ignoring changes to desiredSize with ignoreScalingChanges), the launch
+ * template and the tags. So the same resource is made here directly, with the two settings (and, which the
+ * component leaves out when given a launch template, the Kubernetes version, so that the nodes follow the control
+ * plane), and with an alias to its old URN (the child of `eks:index:ManagedNodeGroup`): for a stack made with the
+ * component, the engine takes it for the node group it has and updates it in place rather than making a second
+ * one. (A `transforms` option on the component could edit its child through the engine instead, but under the
+ * unit tests' mocks a multi-language component's children never register, so only the transform function could
+ * be tested; here the node group's every input, and the alias, are. That an existing stack's preview shows an
+ * update and no replacement only a run on AWS can show: docs/eks.md.)
  */
 export class EksCluster extends pulumi.ComponentResource {
     public readonly cluster: eks.Cluster;
-    public readonly nodeGroup: eks.ManagedNodeGroup;
+    public readonly nodeGroup: aws.eks.NodeGroup;
+    /** The CoreDNS managed add-on, made once the node group has nodes for its pods. */
+    public readonly coreDns: aws.eks.Addon;
     /** The key that encrypts Kubernetes secrets, when this component made it. */
     public readonly secretsKey?: aws.kms.Key;
     /** Kubernetes provider for this cluster; pass it to every Kubernetes resource. */
@@ -65,6 +82,9 @@ export class EksCluster extends pulumi.ComponentResource {
             }, { parent: this });
         }
 
+        const deletionProtection = args.deletionProtection ?? false;
+        const supportType = args.supportType ?? "STANDARD";
+        const addons = args.addonVersions;
         this.cluster = new eks.Cluster(`${name}-eks`, {
             version: args.kubernetesVersion,
             vpcId: network.vpcId,
@@ -78,7 +98,23 @@ export class EksCluster extends pulumi.ComponentResource {
             endpointPrivateAccess: args.endpointPrivateAccess ?? true,
             publicAccessCidrs: args.endpointPublicAccess === false ? undefined : args.publicAccessCidrs,
             tags: args.tags,
-        }, { parent: this });
+            // On the EKS cluster only: the stack's opt-in into extended support, which the policy pack requires of it.
+            clusterTags: supportType === "EXTENDED" ? { [EXTENDED_SUPPORT_TAG]: "true" } : undefined,
+            // Set either way: EKS's own default, when no policy is given, is EXTENDED.
+            upgradePolicy: { supportType },
+            deletionProtection,
+            // The VPC CNI and kube-proxy add-ons eks.Cluster makes, at the pinned versions: without one it asks AWS for
+            // the newest on every run and updates the add-on (restarting aws-node or kube-proxy on every node).
+            vpcCniOptions: addons && { addonVersion: addons.vpcCni },
+            kubeProxyAddonOptions: addons && { version: addons.kubeProxy },
+            // eks.Cluster makes a CoreDNS add-on only with its default node group (skipped here) or Fargate; it is made
+            // below, after the node group, so that its pods have nodes to run on. Off here explicitly.
+            corednsAddonOptions: { enabled: false },
+        }, {
+            parent: this,
+            // Pulumi's own guard on top of EKS's: pulumi destroy refuses while it is on (docs/eks.md says how to lift both).
+            protect: deletionProtection ? true : undefined,
+        });
         this.clusterName = this.cluster.eksCluster.apply((c) => c.name);
 
         for (const a of args.access ?? []) {
@@ -142,19 +178,47 @@ export class EksCluster extends pulumi.ComponentResource {
             tags: args.tags,
         }, { parent: this });
 
-        this.nodeGroup = new eks.ManagedNodeGroup(`${name}-nodes`, {
-            cluster: this.cluster,
-            nodeRole,
+        const nodesName = `${name}-nodes`;
+        this.nodeGroup = new aws.eks.NodeGroup(nodesName, {
+            clusterName: this.clusterName,
+            nodeRoleArn: nodeRole.arn,
             instanceTypes: args.instanceTypes,
+            // Pinned: EKS's default AMI type for a new node group has changed before (AL2, then AL2023 from 1.30), and
+            // a change of amiType replaces the node group. Allowed with this launch template, which names no image.
+            amiType: args.amiType ?? "AL2023_x86_64_STANDARD",
+            // The nodes follow the control plane: a new kubernetesVersion upgrades the cluster first (the node group
+            // waits for its name), then the nodes, as updateConfig says.
+            version: args.kubernetesVersion,
             scalingConfig: { desiredSize: args.desiredSize, minSize: args.minSize, maxSize: args.maxSize },
-            // An autoscaler owns desiredSize after creation; `pulumi up` must not scale it back.
-            ignoreScalingChanges: true,
             // Nodes in private subnets when the VPC has them.
             subnetIds: pulumi.all([network.privateSubnetIds, network.publicSubnetIds])
                 .apply(([priv, pub]) => (priv.length > 0 ? priv : pub)),
             launchTemplate: { id: launchTemplate.id, version: pulumi.interpolate`${launchTemplate.latestVersion}` },
+            // How many nodes EKS drains and replaces at once in an update (checked by checkEksClusterArgs).
+            updateConfig: nodeUpdateConfig(args.nodeUpdate?.maxUnavailable ?? 1),
+            nodeRepairConfig: { enabled: args.nodeUpdate?.autoRepair ?? true },
             tags: args.tags,
-        }, { parent: this, dependsOn: attachments });
+        }, {
+            parent: this,
+            dependsOn: attachments,
+            // An autoscaler owns desiredSize after creation; `pulumi up` must not scale it back.
+            ignoreChanges: ["scalingConfig.desiredSize"],
+            // Where eks.ManagedNodeGroup put it: its child, of the same name. A stack made before keeps its node group.
+            aliases: [{ parent: pulumi.createUrn(nodesName, "eks:index:ManagedNodeGroup", this) }],
+        });
+
+        // After the node group, which EKS reports active once its nodes have joined: an add-on whose pods have no node
+        // would stay degraded. OVERWRITE adopts the CoreDNS that EKS installs by itself in every new cluster.
+        this.coreDns = new aws.eks.Addon(`${name}-coredns`, {
+            clusterName: this.clusterName,
+            addonName: "coredns",
+            addonVersion: addons?.coreDns,
+            resolveConflictsOnCreate: "OVERWRITE",
+            resolveConflictsOnUpdate: "OVERWRITE",
+            // Removing the add-on from the program leaves CoreDNS running in the cluster, as eks.Cluster's add-ons do.
+            preserve: true,
+            tags: args.tags,
+        }, { parent: this, dependsOn: [this.nodeGroup] });
 
         this.kubeconfig = pulumi.secret(this.cluster.kubeconfigJson);
         this.provider = new k8s.Provider(`${name}-k8s`, {

@@ -41,10 +41,76 @@ export interface ClusterAccessArgs {
     namespaces?: string[];
 }
 
+/** The versions of the cluster's managed add-ons, as `aws eks describe-addon-versions` names them. */
+export interface ClusterAddonVersions {
+    /** The `vpc-cni` add-on (Amazon VPC CNI plugin for Kubernetes), e.g. `v1.20.4-eksbuild.1`. */
+    vpcCni: string;
+    /** The `coredns` add-on, e.g. `v1.12.4-eksbuild.1`. */
+    coreDns: string;
+    /** The `kube-proxy` add-on, e.g. `v1.34.1-eksbuild.2`. */
+    kubeProxy: string;
+}
+
+/** The AMI types the node group may run: both x86_64, so the instance types must be x86_64 too. */
+export const AMI_TYPES = ["AL2023_x86_64_STANDARD", "BOTTLEROCKET_x86_64"] as const;
+export type AmiType = (typeof AMI_TYPES)[number];
+
+/** EKS's support policies: STANDARD upgrades the control plane at the end of standard support; EXTENDED keeps it, at a cost. */
+export const SUPPORT_TYPES = ["STANDARD", "EXTENDED"] as const;
+export type SupportType = (typeof SUPPORT_TYPES)[number];
+
+/** How EKS replaces the node group's nodes. */
+export interface NodeUpdateArgs {
+    /**
+     * Nodes EKS takes out of service at once while it replaces them (a version, AMI or launch template update): a
+     * count from 1 to 100, or a percentage of the nodes from `1%` to `100%` (EKS's limits). Defaults to 1.
+     */
+    maxUnavailable?: number | string;
+    /** Node auto repair: EKS replaces a node whose health checks fail (a kubelet that stays not ready, for one). Defaults to true. */
+    autoRepair?: boolean;
+}
+
+export const NODE_MAX_UNAVAILABLE_ACCEPTED = "a node count from 1 to 100 or a percentage from 1% to 100% (EKS's limits for a node group update)";
+
+/** A node group's `updateConfig` for a maxUnavailable argument, or undefined when EKS would refuse it. */
+export function nodeUpdateConfig(maxUnavailable: number | string): { maxUnavailable: number } | { maxUnavailablePercentage: number } | undefined {
+    if (typeof maxUnavailable === "number") {
+        return Number.isInteger(maxUnavailable) && maxUnavailable >= 1 && maxUnavailable <= 100 ? { maxUnavailable } : undefined;
+    }
+    const m = typeof maxUnavailable === "string" && maxUnavailable.length <= 4 ? /^([1-9][0-9]?|100)%$/.exec(maxUnavailable) : null;
+    return m ? { maxUnavailablePercentage: Number(m[1]) } : undefined;
+}
+
 /** The arguments of an {@link EksCluster}. */
 export interface EksClusterArgs {
-    /** Kubernetes minor version, e.g. `1.33`. Defaults to EKS's current default. */
+    /**
+     * Kubernetes minor version of the control plane and of the nodes, e.g. `1.34`. Defaults to EKS's current
+     * default (at creation; later `pulumi up`s leave it).
+     */
     kubernetesVersion?: pulumi.Input<string>;
+    /**
+     * The managed add-ons' versions. Unset: eks.Cluster asks AWS for the newest VPC CNI and kube-proxy versions of
+     * the cluster's Kubernetes version on every `pulumi up` (and updates them when there is a newer one), and
+     * CoreDNS gets EKS's default version when it is created.
+     */
+    addonVersions?: ClusterAddonVersions;
+    /** AMI type of the nodes. Defaults to `AL2023_x86_64_STANDARD`; changing it replaces the node group. */
+    amiType?: AmiType;
+    /** How EKS replaces the nodes: how many at once, and whether it repairs unhealthy ones. */
+    nodeUpdate?: NodeUpdateArgs;
+    /**
+     * EKS deletion protection, and Pulumi's `protect` on the cluster: neither EKS nor `pulumi destroy` deletes it
+     * until this is false again (and applied with `pulumi up`). Defaults to false.
+     */
+    deletionProtection?: boolean;
+    /**
+     * What EKS does at the end of the version's standard support: `STANDARD` upgrades the control plane to the next
+     * version; `EXTENDED` keeps the version for up to 12 more months at the extended-support price (about six times
+     * the standard control-plane price per hour). Defaults to `STANDARD` (EKS's own default, when none is given,
+     * is EXTENDED). EXTENDED also tags the cluster `eks-nginx/extended-support: "true"`, the opt-in the policy pack
+     * looks for.
+     */
+    supportType?: SupportType;
     /** Build in this VPC; when absent a new VPC with public and private subnets is made. */
     vpc?: ExistingVpcArgs;
     /** Availability zones of a new VPC. Defaults to 2. */
@@ -108,7 +174,7 @@ export function parsePrincipalArn(arn: string): PrincipalArn | undefined {
 /**
  * What an EksCluster cannot be built from: node group sizes out of order, no API endpoint, settings that the
  * others turn off, access entries EKS would refuse (not a role or user, a principal twice, an empty or repeated
- * namespace list).
+ * namespace list), a node update EKS would refuse, SSH on nodes that run no SSH server.
  */
 export function checkEksClusterArgs(args: EksClusterArgs): ArgProblem[] {
     const problems: ArgProblem[] = [];
@@ -125,6 +191,17 @@ export function checkEksClusterArgs(args: EksClusterArgs): ArgProblem[] {
     }
     if (args.kmsKeyArn !== undefined && args.secretsEncryption === false) {
         problems.push({ arg: "kmsKeyArn", value: args.kmsKeyArn, expected: "unset when secretsEncryption is false" });
+    }
+    const maxUnavailable = args.nodeUpdate?.maxUnavailable;
+    if (maxUnavailable !== undefined && nodeUpdateConfig(maxUnavailable) === undefined) {
+        problems.push({ arg: "nodeUpdate.maxUnavailable", value: maxUnavailable, expected: NODE_MAX_UNAVAILABLE_ACCEPTED });
+    }
+    if (args.ssh !== undefined && args.amiType === "BOTTLEROCKET_x86_64") {
+        // Bottlerocket's SSH server lives in its admin container, which is off unless the node's settings turn it on;
+        // this program's launch template sets none. Its control container takes SSM Session Manager sessions.
+        problems.push({ arg: "ssh", value: args.ssh,
+            expected: "unset when amiType is BOTTLEROCKET_x86_64 (Bottlerocket nodes run no SSH server unless their admin container is turned on, " +
+                "which this program does not do; reach them with SSM Session Manager)" });
     }
     const principals = new Map<string, number>();
     (args.access ?? []).forEach((a, i) => {

@@ -27,6 +27,10 @@ export interface Registration {
     ignoreChanges: string[];
     replaceOnChanges: string[];
     deleteBeforeReplace: boolean;
+    /** The protect option as the engine receives it: undefined where the program sets none. */
+    protect?: boolean;
+    /** Aliases as the engine receives them: a URN, or a spec whose empty fields mean "as the resource's own". */
+    aliases: { urn?: string; spec?: { name: string; type: string; stack: string; project: string; parenturn: string; noparent: boolean } }[];
 }
 
 /** A self-signed CA certificate (not the key): kubeconfigs of the tests name it, so their cluster has an identity. */
@@ -82,7 +86,8 @@ function mockState(args: MockResourceArgs): Record<string, any> {
 }
 
 /** What MockResourceArgs does not carry, read off the registration requests by `type::name`. */
-const requestOf = new Map<string, Pick<Registration, "dependencies" | "customTimeouts" | "ignoreChanges" | "replaceOnChanges" | "deleteBeforeReplace">>();
+const requestOf = new Map<string, Pick<Registration,
+    "dependencies" | "customTimeouts" | "ignoreChanges" | "replaceOnChanges" | "deleteBeforeReplace" | "protect" | "aliases">>();
 
 let installed = false;
 
@@ -95,7 +100,7 @@ export function useMocks(): void {
     void pulumi.runtime.setMocks({
         newResource(args) {
             registrations.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, custom: args.custom,
-                dependencies: [], ignoreChanges: [], replaceOnChanges: [], deleteBeforeReplace: false,
+                dependencies: [], ignoreChanges: [], replaceOnChanges: [], deleteBeforeReplace: false, aliases: [],
                 ...requestOf.get(`${args.type}::${args.name}`) });
             return { id: args.custom ? `${args.name}-id` : undefined, state: mockState(args) };
         },
@@ -112,6 +117,8 @@ export function useMocks(): void {
             ignoreChanges: req.getIgnorechangesList(),
             replaceOnChanges: req.getReplaceonchangesList(),
             deleteBeforeReplace: req.getDeletebeforereplace(),
+            protect: req.hasProtect() ? req.getProtect() : undefined,
+            aliases: req.getAliasesList().map((a: any) => a.toObject()),
         });
         return register(req, callback);
     };

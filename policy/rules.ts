@@ -5,7 +5,7 @@
  * Stage-aware: a stack counts as production when its name is listed in the pack's `prodStacks` config
  * (default ["prod"]); the stack name is read from each resource's URN.
  */
-import { ALLOW_INTERNET, AWS_LB_INTERNAL, AWS_LB_SCHEME, AWS_LB_TYPE, LB_SOURCE_RANGES } from "./annotations";
+import { ALLOW_INTERNET, AWS_LB_INTERNAL, AWS_LB_SCHEME, AWS_LB_TYPE, EXTENDED_SUPPORT_TAG, LB_SOURCE_RANGES } from "./annotations";
 import { parseImageReference } from "./imageReference";
 import type {
     PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs,
@@ -240,6 +240,48 @@ function loadBalancerRule(name: string, enforcementLevel: "mandatory" | "advisor
 export const prodLoadBalancerNotOpen = loadBalancerRule("prod-load-balancer-not-open-to-internet", "mandatory", true);
 export const loadBalancerNotOpen = loadBalancerRule("load-balancer-not-open-to-internet", "advisory", false);
 
+/** The EKS clusters a rule reads: the eks.Cluster component's inputs, or the AWS cluster it makes (or any program's). */
+const EKS_CLUSTER = "eks:index:Cluster";
+const AWS_EKS_CLUSTER = "aws:eks/cluster:Cluster";
+
+export const prodEksDeletionProtection: ResourceValidationPolicy = {
+    name: "prod-eks-deletion-protection",
+    description: "In production stacks, EKS clusters have deletion protection on (cluster.deletionProtection).",
+    enforcementLevel: "mandatory",
+    configSchema: prodStacksSchema,
+    validateResource: (args, report) => {
+        if (args.type !== EKS_CLUSTER && args.type !== AWS_EKS_CLUSTER) {
+            return;
+        }
+        const { prodStacks } = args.getConfig<PackConfig>();
+        if (!(prodStacks ?? DEFAULT_PROD_STACKS).includes(stackOf(args.urn))) {
+            args.notApplicable("not a production stack");
+        }
+        if (args.props.deletionProtection !== true) {
+            report(`EKS cluster ${args.name} has no deletion protection (deletionProtection is ${JSON.stringify(args.props.deletionProtection ?? "unset")}); ` +
+                "a production cluster must not be deletable by one command: set cluster.deletionProtection true");
+        }
+    },
+};
+
+export const eksExtendedSupportOptIn = rule("eks-extended-support-opt-in",
+    `EKS clusters enter extended support (upgrade policy EXTENDED, which is also EKS's default when none is given) only when tagged ${EXTENDED_SUPPORT_TAG}: "true".`,
+    "mandatory", (args, report) => {
+        if (args.type !== EKS_CLUSTER && args.type !== AWS_EKS_CLUSTER) {
+            return;
+        }
+        const p = args.props;
+        // Unset means EXTENDED: EKS's default for a cluster created without an upgrade policy.
+        const supportType = p.upgradePolicy?.supportType ?? "EXTENDED";
+        // eks.Cluster puts clusterTags (and tags) on the AWS cluster, which carries them as tags.
+        const optedIn = { ...p.clusterTags, ...p.tags }[EXTENDED_SUPPORT_TAG] === "true";
+        if (supportType === "EXTENDED" && !optedIn) {
+            report(`EKS cluster ${args.name} may enter extended support (upgrade policy ${p.upgradePolicy?.supportType ?? "unset, which EKS takes as EXTENDED"}), ` +
+                "which costs about six times the standard control-plane price per hour; set cluster.supportType STANDARD, or EXTENDED on purpose " +
+                `(which tags the cluster ${EXTENDED_SUPPORT_TAG}: "true")`);
+        }
+    });
+
 export const eksSecretsEncrypted = rule("eks-secrets-encrypted-with-kms",
     "EKS clusters envelope-encrypt Kubernetes secrets with a KMS key.", "advisory", (args, report) => {
         if (args.type === "eks:index:Cluster" && !args.props.encryptionConfigKeyArn) {
@@ -272,5 +314,6 @@ export const nonRootContainers = rule("containers-run-as-non-root",
 
 export const POLICIES = [
     noSshFromInternet, imdsv2Required, containersHaveLimitsAndReadiness, noLatestImages, prodReplicasAndPdb,
-    prodLoadBalancerNotOpen, eksSecretsEncrypted, eksControlPlaneLogging, nonRootContainers, loadBalancerNotOpen,
+    prodLoadBalancerNotOpen, prodEksDeletionProtection, eksExtendedSupportOptIn,
+    eksSecretsEncrypted, eksControlPlaneLogging, nonRootContainers, loadBalancerNotOpen,
 ];

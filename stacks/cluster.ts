@@ -4,7 +4,8 @@
  * (components/eksClusterArgs.ts: checkEksClusterArgs) finds is reported as `cluster.<argument>`.
  */
 import { z } from "zod";
-import { EksClusterArgs, PRINCIPAL_ARN_ACCEPTED } from "../components/eksClusterArgs";
+import { AMI_TYPES, EksClusterArgs, NODE_MAX_UNAVAILABLE_ACCEPTED, PRINCIPAL_ARN_ACCEPTED, SUPPORT_TYPES } from "../components/eksClusterArgs";
+import { addonVersionsFor, DEFAULT_KUBERNETES_VERSION, KUBERNETES_VERSIONS } from "./addonVersions";
 import { cidr, dnsLabel, flag, integer, isNetworkCidr, list, oneOf, settings, text } from "./keys";
 import { INSTANCE_ENI_LIMITS } from "./podCapacity";
 import type { ConfigProblem } from "./problems";
@@ -29,8 +30,34 @@ export const clusterKeys = {
         desiredSize: integer(0, 450).default(3).describe("Nodes wanted now; left to an autoscaler after creation."),
         minSize: integer(0, 450).default(1).describe("Fewest nodes; minSize ≤ desiredSize ≤ maxSize."),
         maxSize: integer(1, 450).default(4).describe("Most nodes."),
-        kubernetesVersion: text("kubernetes-version", "a Kubernetes minor version such as 1.33", 8, (v) => /^1\.[0-9]{2}$/.test(v)).optional()
-            .describe("Kubernetes minor version. Unset: EKS's default."),
+        kubernetesVersion: oneOf(KUBERNETES_VERSIONS, `one of ${KUBERNETES_VERSIONS.join(", ")} (the Kubernetes minor versions stacks/addonVersions.ts ` +
+            "pins add-on versions for; for another, add its row there)").default(DEFAULT_KUBERNETES_VERSION)
+            .describe("Kubernetes minor version of the control plane and the nodes; it chooses the pinned VPC CNI, CoreDNS and kube-proxy " +
+                "add-on versions (stacks/addonVersions.ts). Raise it one minor version at a time: EKS upgrades the control plane in place, " +
+                "then the nodes roll (nodeUpdate). A cluster made before this key had a default runs the version it was made with: set that one first."),
+        amiType: oneOf(AMI_TYPES, `one of ${AMI_TYPES.join(", ")} (Amazon Linux 2023 or Bottlerocket, x86_64 instance types)`)
+            .default("AL2023_x86_64_STANDARD")
+            .describe("Node OS and AMI family, pinned so that a change of EKS's default never replaces the nodes. Changing it replaces the node group " +
+                "(a new one first, then the old one drained)."),
+        nodeUpdate: settings({
+            maxUnavailable: z.union([z.number(), z.string()], { error: NODE_MAX_UNAVAILABLE_ACCEPTED })
+                .meta({ accepted: NODE_MAX_UNAVAILABLE_ACCEPTED, format: "node-max-unavailable" }).default(1)
+                .describe("Nodes EKS drains and replaces at once when it updates the node group (Kubernetes version, AMI, launch template): " +
+                    "a count, or a percentage such as 25%. It first adds new nodes, then drains old ones, respecting the app's PodDisruptionBudget."),
+            autoRepair: flag("node auto repair").default(true)
+                .describe("Node auto repair: EKS replaces a node whose health checks fail (a kubelet that stays not ready, for one). " +
+                    "Off in dev, where a node failure is for watching (unreachableNodeSeconds)."),
+        }, "an object {maxUnavailable, autoRepair}").prefault({})
+            .describe("How EKS replaces the managed node group's nodes (the node group's updateConfig and nodeRepairConfig)."),
+        deletionProtection: flag("EKS deletion protection and Pulumi's protect on the cluster").default(false)
+            .describe("EKS deletion protection, and Pulumi's protect on the cluster: pulumi destroy refuses until it is set false and applied " +
+                "with pulumi up (docs/eks.md). On in prod."),
+        supportType: oneOf(SUPPORT_TYPES, `one of ${SUPPORT_TYPES.join(", ")} (EXTENDED: about six times the standard control-plane price per hour)`)
+            .default("STANDARD")
+            .describe("At the end of the version's standard support (14 months after EKS released it), STANDARD upgrades the control plane to " +
+                "the next version; EXTENDED keeps it up to 12 more months at the extended-support price, about six times the standard hourly " +
+                "control-plane price (USD 0.60 instead of 0.10 per hour). EXTENDED tags the cluster eks-nginx/extended-support, the opt-in " +
+                "the policy pack requires."),
         vpc: settings({
             id: id("vpc-id", "vpc", "a VPC id such as vpc-0123456789abcdef0").describe("The VPC's id."),
             publicSubnetIds: subnetIds.describe("Its public subnets (load balancers)."),
@@ -89,11 +116,11 @@ export function clusterRules(c: ClusterSettings): ConfigProblem[] {
         type in INSTANCE_ENI_LIMITS ? [] : [{ key: `cluster.instanceTypes.${i}`, value: type, expected: instanceTypeAccepted }]);
 }
 
-/** The EksCluster's arguments for a stack's cluster settings (the same names). */
+/** The EksCluster's arguments for a stack's cluster settings (the same names), with the add-on versions of its Kubernetes version. */
 export function eksClusterArgs(c: ClusterSettings): EksClusterArgs {
     const { maxPodsPerNode: _capacityOnly, ...args } = c;
     void _capacityOnly;
-    return args;
+    return { ...args, addonVersions: addonVersionsFor(c.kubernetesVersion) };
 }
 
 /** The config key an EksCluster argument comes from. */

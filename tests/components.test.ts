@@ -4,7 +4,7 @@
  */
 import * as assert from "assert";
 import * as k8s from "@pulumi/kubernetes";
-import { checkEksClusterArgs, parsePrincipalArn } from "../components/eksClusterArgs";
+import { checkEksClusterArgs, nodeUpdateConfig, parsePrincipalArn } from "../components/eksClusterArgs";
 import { WebApp } from "../components/webApp";
 import { checkWebAppArgs, webAppObjectNames } from "../components/webAppArgs";
 import { registrations, reset, waitForRPCs } from "../harness/mocks";
@@ -49,6 +49,26 @@ describe("components: argument checks", () => {
                 { principalArn: "arn:aws:iam::123456789012:group/devs", access: "view" }] }).map((p) => p.arg),
         ["", "", "publicAccessCidrs", "kmsKeyArn", "access.0.namespaces", "access.1.principalArn", "access.2.principalArn"]);
         assert.deepStrictEqual(checkEksClusterArgs(CLUSTER), []);
+    });
+
+    it("EksCluster: a node update EKS would refuse, SSH on Bottlerocket nodes", () => {
+        const ssh = { publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB me@laptop", allowedCidrs: ["203.0.113.0/24"] };
+        for (const maxUnavailable of [0, 101, 1.5, "0%", "101%", "5", "25 %", "1".repeat(100) + "%"]) {
+            assert.deepStrictEqual(checkEksClusterArgs({ ...CLUSTER, nodeUpdate: { maxUnavailable } }).map((p) => p.arg), ["nodeUpdate.maxUnavailable"],
+                JSON.stringify(maxUnavailable).slice(0, 20));
+        }
+        for (const maxUnavailable of [1, 100, "1%", "100%"]) {
+            assert.deepStrictEqual(checkEksClusterArgs({ ...CLUSTER, nodeUpdate: { maxUnavailable } }), [], String(maxUnavailable));
+        }
+        assert.deepStrictEqual(checkEksClusterArgs({ ...CLUSTER, ssh, amiType: "BOTTLEROCKET_x86_64" }).map((p) => p.arg), ["ssh"]);
+        assert.deepStrictEqual(checkEksClusterArgs({ ...CLUSTER, ssh, amiType: "AL2023_x86_64_STANDARD" }), []);
+        assert.deepStrictEqual(checkEksClusterArgs({ ...CLUSTER, amiType: "BOTTLEROCKET_x86_64" }), []);
+    });
+
+    it("EksCluster: node update settings become the node group's updateConfig", () => {
+        assert.deepStrictEqual(nodeUpdateConfig(3), { maxUnavailable: 3 });
+        assert.deepStrictEqual(nodeUpdateConfig("25%"), { maxUnavailablePercentage: 25 });
+        assert.strictEqual(nodeUpdateConfig("25"), undefined);
     });
 
     it("EksCluster: principal ARNs, parsed as the access entries are named", () => {

@@ -1,8 +1,8 @@
 import * as assert from "assert";
 import type { PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import {
-    containersHaveLimitsAndReadiness, eksControlPlaneLogging, eksSecretsEncrypted, imdsv2Required, loadBalancerNotOpen, nonRootContainers,
-    noLatestImages, noSshFromInternet, POLICIES, prodLoadBalancerNotOpen, prodReplicasAndPdb, stackOf,
+    containersHaveLimitsAndReadiness, eksControlPlaneLogging, eksExtendedSupportOptIn, eksSecretsEncrypted, imdsv2Required, loadBalancerNotOpen,
+    nonRootContainers, noLatestImages, noSshFromInternet, POLICIES, prodEksDeletionProtection, prodLoadBalancerNotOpen, prodReplicasAndPdb, stackOf,
 } from "../policy/rules";
 import { configMap, registeredUrns, registrations, runProgram, stageConfig, writeTempKubeconfig } from "../harness/mocks";
 
@@ -231,6 +231,60 @@ describe("policy: prod-load-balancer-not-open-to-internet (mandatory, production
     });
 });
 
+describe("policy: prod-eks-deletion-protection (mandatory, production stacks)", () => {
+    const HINT = "a production cluster must not be deletable by one command: set cluster.deletionProtection true";
+    for (const type of ["eks:index:Cluster", "aws:eks/cluster:Cluster"]) {
+        it(`passes ${type} with deletion protection on`, () => {
+            assert.deepStrictEqual(validateIn(prodEksDeletionProtection, type, { deletionProtection: true }, "prod"), []);
+        });
+        it(`flags ${type} with deletion protection off or unset`, () => {
+            assert.deepStrictEqual(validateIn(prodEksDeletionProtection, type, { deletionProtection: false }, "prod"),
+                [`EKS cluster r has no deletion protection (deletionProtection is false); ${HINT}`]);
+            assert.deepStrictEqual(validateIn(prodEksDeletionProtection, type, {}, "prod"),
+                [`EKS cluster r has no deletion protection (deletionProtection is "unset"); ${HINT}`]);
+        });
+    }
+    it("does not apply to other stacks, follows the prodStacks setting, and leaves other types alone", () => {
+        assert.strictEqual(validateIn(prodEksDeletionProtection, "eks:index:Cluster", {}, "dev"), "not applicable");
+        assert.strictEqual(validateIn(prodEksDeletionProtection, "eks:index:Cluster", {}, "staging"), "not applicable");
+        assert.strictEqual((validateIn(prodEksDeletionProtection, "eks:index:Cluster", {}, "dev", { prodStacks: ["dev"] }) as string[]).length, 1);
+        assert.deepStrictEqual(validateIn(prodEksDeletionProtection, "aws:eks/nodeGroup:NodeGroup", {}, "prod"), []);
+    });
+});
+
+describe("policy: eks-extended-support-opt-in (mandatory)", () => {
+    const why = (policy: string) => `EKS cluster r may enter extended support (upgrade policy ${policy}), which costs about six times the standard ` +
+        "control-plane price per hour; set cluster.supportType STANDARD, or EXTENDED on purpose (which tags the cluster eks-nginx/extended-support: \"true\")";
+    const passing: [string, string, Record<string, unknown>][] = [
+        ["STANDARD support", "eks:index:Cluster", { upgradePolicy: { supportType: "STANDARD" } }],
+        ["EXTENDED with the opt-in tag on the cluster (clusterTags)", "eks:index:Cluster",
+            { upgradePolicy: { supportType: "EXTENDED" }, clusterTags: { "eks-nginx/extended-support": "true" } }],
+        ["an AWS cluster on STANDARD", "aws:eks/cluster:Cluster", { upgradePolicy: { supportType: "STANDARD" } }],
+        ["an AWS cluster on EXTENDED, tagged", "aws:eks/cluster:Cluster", { upgradePolicy: { supportType: "EXTENDED" }, tags: { "eks-nginx/extended-support": "true" } }],
+    ];
+    for (const [title, type, props] of passing) {
+        it(`passes ${title}`, () => {
+            assert.deepStrictEqual(validateIn(eksExtendedSupportOptIn, type, props, "dev"), []);
+        });
+    }
+    const violating: [string, string, Record<string, unknown>, string][] = [
+        ["EXTENDED without the tag", "eks:index:Cluster", { upgradePolicy: { supportType: "EXTENDED" } }, "EXTENDED"],
+        ["no upgrade policy (EKS's default is EXTENDED)", "eks:index:Cluster", {}, "unset, which EKS takes as EXTENDED"],
+        ["EXTENDED with the tag set to another value than \"true\"", "aws:eks/cluster:Cluster",
+            { upgradePolicy: { supportType: "EXTENDED" }, tags: { "eks-nginx/extended-support": "yes" } }, "EXTENDED"],
+        ["an AWS cluster without an upgrade policy", "aws:eks/cluster:Cluster", { tags: {} }, "unset, which EKS takes as EXTENDED"],
+    ];
+    for (const [title, type, props, policy] of violating) {
+        it(`flags ${title}`, () => {
+            assert.deepStrictEqual(validateIn(eksExtendedSupportOptIn, type, props, "dev"), [why(policy)]);
+        });
+    }
+    it("applies to every stack, and to clusters only", () => {
+        assert.strictEqual((validateIn(eksExtendedSupportOptIn, "eks:index:Cluster", {}, "prod") as string[]).length, 1);
+        assert.deepStrictEqual(validateIn(eksExtendedSupportOptIn, "aws:eks/nodeGroup:NodeGroup", {}, "dev"), []);
+    });
+});
+
 describe("policy: advisory rules", () => {
     it("eks-secrets-encrypted-with-kms: passes a key, flags none", () => {
         assert.deepStrictEqual(check(eksSecretsEncrypted, "eks:index:Cluster", { encryptionConfigKeyArn: "arn:aws:kms:r:1:key/k" }), []);
@@ -245,10 +299,11 @@ describe("policy: advisory rules", () => {
         assert.deepStrictEqual(check(nonRootContainers, DEPLOYMENT, deployment(goodContainer)), []);
         assert.match(check(nonRootContainers, DEPLOYMENT, deployment({ ...goodContainer, securityContext: {} }))[0], /may run as root/);
     });
-    it("every rule has a level, and the mandatory ones are the five the project promises", () => {
+    it("every rule has a level, and the mandatory ones are the eight the project promises", () => {
         assert.deepStrictEqual(POLICIES.filter((p) => p.enforcementLevel === "mandatory").map((p) => p.name), [
             "no-ssh-from-internet", "imdsv2-required", "containers-have-limits-and-readiness", "no-latest-or-untagged-images",
-            "prod-replicas-and-disruption-budget", "prod-load-balancer-not-open-to-internet",
+            "prod-replicas-and-disruption-budget", "prod-load-balancer-not-open-to-internet", "prod-eks-deletion-protection",
+            "eks-extended-support-opt-in",
         ]);
         assert.deepStrictEqual(POLICIES.filter((p) => p.enforcementLevel === "advisory").map((p) => p.name), [
             "eks-secrets-encrypted-with-kms", "eks-control-plane-logging", "containers-run-as-non-root", "load-balancer-not-open-to-internet",
@@ -294,8 +349,22 @@ describe("policy: the program itself is compliant", () => {
             ] : []);
             assert.deepStrictEqual(check(eksSecretsEncrypted, "eks:index:Cluster",
                 asPolicyResources().find((r) => r.type === "eks:index:Cluster")!.props), []);
+            // As a production stack, only prod's own cluster has deletion protection.
+            const cluster = asPolicyResources().find((r) => r.type === "eks:index:Cluster")!;
+            assert.deepStrictEqual(validateIn(prodEksDeletionProtection, cluster.type, cluster.props, "prod"), stage === "prod" ? [] : [
+                "EKS cluster r has no deletion protection (deletionProtection is false); a production cluster must not be deletable by one command: " +
+                "set cluster.deletionProtection true",
+            ]);
         });
     }
+
+    it("dev with supportType EXTENDED: the tag the program sets is the opt-in the rule accepts; without it, the rule flags the cluster", async () => {
+        const cluster = { ...JSON.parse(stageConfig("dev")["eks-nginx:cluster"]), supportType: "EXTENDED" };
+        await runProgram({ ...stageConfig("dev"), ...configMap({ cluster }) });
+        assert.deepStrictEqual(mandatoryViolations("dev"), []);
+        const props = asPolicyResources().find((r) => r.type === "eks:index:Cluster")!.props;
+        assert.strictEqual((validateIn(eksExtendedSupportOptIn, "eks:index:Cluster", { ...props, clusterTags: undefined }) as string[]).length, 1);
+    });
 
     it("local: nginx:latest is the one violation", async () => {
         await runProgram({ ...stageConfig("local"), ...configMap({ kubeconfig: writeTempKubeconfig(), image: "nginx:latest" }) });

@@ -79,7 +79,7 @@ describe("EKS stage program (dev, under mocks)", () => {
             assert.match(urn, /::eks-nginx:app:WebApp\$kubernetes:(apps\/v1:Deployment|core\/v1:Service|policy\/v1:PodDisruptionBudget)::/);
         }
         const clusterChildren = urns.filter((u) => u.includes("eks-nginx:cluster:EksCluster$"));
-        for (const type of ["eks:index:Cluster", "eks:index:ManagedNodeGroup", "pulumi:providers:kubernetes", "aws:ec2/launchTemplate:LaunchTemplate"]) {
+        for (const type of ["eks:index:Cluster", "aws:eks/nodeGroup:NodeGroup", "aws:eks/addon:Addon", "pulumi:providers:kubernetes", "aws:ec2/launchTemplate:LaunchTemplate"]) {
             assert.ok(clusterChildren.some((u) => u.includes(`$${type}::`)), `${type} under EksCluster`);
         }
     });
@@ -96,18 +96,30 @@ describe("EKS stage program (dev, under mocks)", () => {
     });
 
     it("sizes the managed node group from config and leaves desiredSize to an autoscaler", () => {
-        const ng = one("eks:index:ManagedNodeGroup").inputs;
-        assert.deepStrictEqual(ng.instanceTypes, ["t2.micro"]);
-        assert.deepStrictEqual(ng.scalingConfig, { desiredSize: 3, minSize: 1, maxSize: 4 });
-        assert.strictEqual(ng.ignoreScalingChanges, true);
-        assert.deepStrictEqual(ng.subnetIds, ["subnet-0prv0000000000001", "subnet-0prv0000000000002"], "nodes in private subnets");
+        const ng = one("aws:eks/nodeGroup:NodeGroup");
+        assert.deepStrictEqual(ng.inputs.instanceTypes, ["t2.micro"]);
+        assert.deepStrictEqual(ng.inputs.scalingConfig, { desiredSize: 3, minSize: 1, maxSize: 4 });
+        assert.deepStrictEqual(ng.ignoreChanges, ["scalingConfig.desiredSize"]);
+        assert.deepStrictEqual(ng.inputs.subnetIds, ["subnet-0prv0000000000001", "subnet-0prv0000000000002"], "nodes in private subnets");
+    });
+
+    it("makes the node group on the cluster, with the node role, after the role's policies are attached", () => {
+        const ng = one("aws:eks/nodeGroup:NodeGroup");
+        assert.strictEqual(ng.inputs.clusterName, "eks-nginx-test-eks-1234567");
+        assert.strictEqual(ng.inputs.nodeRoleArn, "arn:aws:iam::123456789012:role/eks-nginx-test-node-role");
+        assert.deepStrictEqual(ng.inputs.tags, { project: "eks-nginx", stage: "dev" });
+        const urns = registeredUrns();
+        for (const key of ["worker", "cni", "ecr", "ssm"]) {
+            const attachment = urns.find((u) => u.endsWith(`::eks-nginx-test-node-${key}`))!;
+            assert.ok(ng.dependencies.includes(attachment), `the node group depends on ${attachment}`);
+        }
     });
 
     it("requires IMDSv2 on the nodes through the node group's launch template", () => {
         const lt = one("aws:ec2/launchTemplate:LaunchTemplate").inputs;
         assert.strictEqual(lt.metadataOptions.httpTokens, "required");
         assert.strictEqual(lt.keyName, undefined);
-        const ng = one("eks:index:ManagedNodeGroup").inputs;
+        const ng = one("aws:eks/nodeGroup:NodeGroup").inputs;
         assert.deepStrictEqual(ng.launchTemplate, { id: "eks-nginx-test-nodes-id", version: "1" });
     });
 
@@ -143,7 +155,7 @@ describe("EKS stage program (dev, under mocks)", () => {
     });
 
     it("makes every app resource depend on the node group, so destroy deletes them (and the load balancer) first", () => {
-        const nodeGroupUrn = registeredUrns().find((u) => u.endsWith("eks:index:ManagedNodeGroup::eks-nginx-test-nodes"));
+        const nodeGroupUrn = registeredUrns().find((u) => u.endsWith("aws:eks/nodeGroup:NodeGroup::eks-nginx-test-nodes"));
         assert.ok(nodeGroupUrn, "node group registered");
         for (const r of registrations.filter((x) => x.type.startsWith("kubernetes:"))) {
             assert.ok(r.dependencies.includes(nodeGroupUrn!), `${r.type} depends on the node group: ${r.dependencies.join(", ")}`);
@@ -193,7 +205,7 @@ describe("EKS stage program: SSH and an existing VPC", () => {
         assert.strictEqual(c.vpcId, "vpc-0abc0000000000000");
         assert.strictEqual(c.version, "1.33");
         assert.deepStrictEqual(c.enabledClusterLogTypes, ["api"]);
-        const ng = one("eks:index:ManagedNodeGroup").inputs;
+        const ng = one("aws:eks/nodeGroup:NodeGroup").inputs;
         assert.deepStrictEqual(ng.subnetIds, ["subnet-0aaa0000000000001", "subnet-0aaa0000000000002"]);
         assert.deepStrictEqual(ng.instanceTypes, ["t3.medium"]);
         assert.deepStrictEqual(ng.scalingConfig, { desiredSize: 2, minSize: 1, maxSize: 3 });

@@ -61,7 +61,9 @@ const CONSISTENT: Record<string, (v: any) => boolean> = {
     loadBalancer: (v) => !(v.allowInternet && (v.scheme === "internal" || v.sourceRanges !== undefined)),
     cluster: (v) => (!v.vpc || (v.vpc.publicSubnetIds?.length ?? 0) + (v.vpc.privateSubnetIds?.length ?? 0) >= 2) &&
         unique((v.access ?? []).map((a: any) => a.principalArn.toLowerCase())) &&
-        (v.access ?? []).every((a: any) => a.namespaces === undefined || (a.namespaces.length > 0 && unique(a.namespaces))),
+        (v.access ?? []).every((a: any) => a.namespaces === undefined || (a.namespaces.length > 0 && unique(a.namespaces))) &&
+        // SSH is refused on Bottlerocket nodes, which run no SSH server unless their admin container is turned on.
+        !(v.ssh !== undefined && v.amiType === "BOTTLEROCKET_x86_64"),
 };
 
 interface Case {
@@ -99,6 +101,27 @@ function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<s
             ? merge(av as Record<string, unknown>, v as Record<string, unknown>) : v;
     }
     return out;
+}
+
+/**
+ * readStack on `config`: what it threw, and how long it took. A check slower than MAX_CHECK_MS is timed again, up
+ * to three times, and the fastest counts: a pause of the machine (garbage collection, another process) slows one
+ * run, a slow check every run.
+ */
+function timedCheck(config: Record<string, string>): { error: unknown; ms: number } {
+    let error: unknown;
+    let ms = Infinity;
+    for (let run = 0; run < 3 && ms >= MAX_CHECK_MS; run++) {
+        const t0 = performance.now();
+        try {
+            readStack(config, { env: {} });
+            error = undefined;
+        } catch (e) {
+            error = e;
+        }
+        ms = Math.min(ms, performance.now() - t0);
+    }
+    return { error, ms };
 }
 
 /** The key a problem must name for a leaf: its path, with any list index. */
@@ -155,14 +178,7 @@ describe(`settings: generated input, seed ${SEED}`, function () {
             const seed = SEED + [...c.name].reduce((h, ch) => (h * 31 + ch.charCodeAt(0)) | 0, 0);
             const bad = fc.sample(invalid(c.leaf.node, c.leaf.path.length === 0).chain((v) => configWith(c, v, root, file)), { numRuns: INVALID_PER_LEAF, seed });
             for (const config of bad) {
-                const t0 = performance.now();
-                let error: unknown;
-                try {
-                    readStack(config, { env: {} });
-                } catch (e) {
-                    error = e;
-                }
-                const ms = performance.now() - t0;
+                const { error, ms } = timedCheck(config);
                 if (ms > stats.slowest) {
                     Object.assign(stats, { slowest: ms, slowestOf: c.name });
                 }

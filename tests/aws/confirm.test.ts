@@ -1,4 +1,4 @@
-/** The confirmation: declined, confirmed, --yes, and no terminal to ask on. */
+/** The confirmation: declined, confirmed, --yes, no terminal to ask on, and a dev stage the run could not clean up. */
 import * as assert from "assert";
 import { fake } from "./fakes";
 import { main } from "./runner";
@@ -27,6 +27,15 @@ describe("npm run test:aws (without AWS)", () => {
             const f = fake({ tty: true });
             assert.strictEqual(await main(["--yes"], f.deps), 0);
             assert.ok(!f.calls.some((c) => c.startsWith("ask")));
+        });
+
+        it("a dev stage with deletion protection on: refuses before it asks, creates nothing (its cleanup could not destroy the cluster)", async () => {
+            const f = fake({ tty: true, answer: "y" });
+            const read = f.deps.readFile;
+            f.deps.readFile = (file) => (file.endsWith("Pulumi.dev.yaml") ? read(file)!.replace("    logTypes: []\n", "    logTypes: []\n    deletionProtection: true\n") : read(file));
+            assert.strictEqual(await main([], f.deps), 1);
+            assert.deepStrictEqual(f.calls, ["aws sts get-caller-identity --output json"]);
+            assert.match(f.out(), /test:aws: Pulumi\.dev\.yaml sets cluster\.deletionProtection true: the run could not destroy the cluster it would make \(EKS and Pulumi's protect both refuse\), so it does not start; nothing was created\./);
         });
 
         it("no terminal and no --yes: refuses, creates nothing", async () => {

@@ -14,8 +14,18 @@ export interface DevStack {
     /** Pulumi.dev.yaml's own aws:region (the run sets the one it was given). */
     region: string;
     cluster: {
-        /** Unset: EKS's default version. */
-        kubernetesVersion?: string;
+        /** Kubernetes minor version of the control plane and the nodes. */
+        kubernetesVersion: string;
+        /** The managed add-ons' versions, pinned per Kubernetes version (stacks/addonVersions.ts). */
+        addonVersions: { vpcCni: string; coreDns: string; kubeProxy: string };
+        /** The nodes' AMI type. */
+        amiType: string;
+        /** Nodes replaced at once in a node group update, and whether EKS repairs unhealthy nodes. */
+        nodeUpdate: { maxUnavailable: number | string; autoRepair: boolean };
+        /** EKS deletion protection and Pulumi's protect: a stack with it on cannot be destroyed by the run. */
+        deletionProtection: boolean;
+        /** EKS's support policy at the end of standard support. */
+        supportType: "STANDARD" | "EXTENDED";
         instanceTypes: string[];
         desiredSize: number;
         minSize: number;
@@ -56,6 +66,10 @@ export function devStack(repo: string, readFile: (f: string) => string | undefin
     }
     const c = stack.settings.cluster;
     const a = stack.settings;
+    const addons = stack.target.args.addonVersions;
+    if (addons === undefined) {
+        throw new Error("the dev stage's cluster has no add-on versions");
+    }
     // The image the program deploys: a plain string for a stage's own config (an Output only where a program makes one).
     const image = stack.app.args.image;
     if (typeof image !== "string") {
@@ -65,6 +79,11 @@ export function devStack(repo: string, readFile: (f: string) => string | undefin
         region: String(config["aws:region"] ?? ""),
         cluster: {
             kubernetesVersion: c.kubernetesVersion,
+            addonVersions: addons,
+            amiType: c.amiType,
+            nodeUpdate: c.nodeUpdate,
+            deletionProtection: c.deletionProtection,
+            supportType: c.supportType,
             instanceTypes: c.instanceTypes,
             desiredSize: c.desiredSize,
             minSize: c.minSize,

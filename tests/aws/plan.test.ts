@@ -19,16 +19,18 @@ describe("npm run test:aws (without AWS)", () => {
                 `Pulumi stack  ${STACK}: Pulumi.dev.yaml's settings, aws:region us-east-1`,
                 "state         file:///repo/.pulumi-state",
                 "a VPC over 2 availability zones: 2 public and 2 private subnets, an internet gateway, 1 NAT gateway with Elastic IPs",
-                "an EKS control plane: Kubernetes at EKS's default version, API authentication mode, public and private endpoint, " +
-                    "Kubernetes secrets encrypted with a new KMS key (yearly rotation); control-plane logs to CloudWatch: none (dev's cluster.logTypes is empty)",
-                "a managed node group: 3 × t2.micro (min 1, max 4; no autoscaler runs, so 3 stay), IMDSv2 required",
+                "an EKS control plane: Kubernetes 1.34 (standard support: EKS upgrades it when that ends), API authentication mode, public and private endpoint, " +
+                    "Kubernetes secrets encrypted with a new KMS key (yearly rotation); control-plane logs to CloudWatch: none (dev's cluster.logTypes is empty); " +
+                    "its add-ons VPC CNI v1.20.4-eksbuild.1, CoreDNS v1.12.4-eksbuild.1, kube-proxy v1.34.1-eksbuild.2; deletion protection off, so that the run can destroy it",
+                "a managed node group: 3 × t2.micro (min 1, max 4; no autoscaler runs, so 3 stay), AL2023_x86_64_STANDARD, IMDSv2 required, " +
+                    "1 node at a time in an update, node auto repair off",
                 "Deployment sample-deployment (nginx:1.28.0, then httpd:2.4), Service sample-service of type LoadBalancer: a Classic Load Balancer",
                 "the KMS key, which AWS keeps scheduled for deletion for 30 days",
                 "the run then destroys the stack, checks that it is empty, removes it, and lists what it could not remove",
             ]) {
                 assert.ok(text.includes(expected), `plan says: ${expected}\n--- plan:\n${text}`);
             }
-            assert.match(text, /EKS control plane\s+0\.100\/h/);
+            assert.match(text, /EKS control plane\s+0\.100\/h\n/);
             assert.match(text, /3 × t2\.micro nodes\s+0\.035\/h\s+\(0\.0116 each\)/);
             assert.match(text, /1 NAT gateway\s+0\.045\/h\s+\(\+ 0\.045\/GB processed/);
             assert.match(text, /Classic Load Balancer\s+0\.025\/h/);
@@ -36,6 +38,14 @@ describe("npm run test:aws (without AWS)", () => {
             assert.match(text, /total\s+0\.228\/h/);
             assert.match(text, /about 35 minutes[^\n]*about USD 0\.\d\d per run/);
             assert.match(text, /AWS list prices as of 2025, not looked up at run time/);
+        });
+
+        it("supportType EXTENDED: the control plane at the standard price, with the extended one noted", () => {
+            const extended = { ...dev, cluster: { ...dev.cluster, supportType: "EXTENDED" as const } };
+            const text = planText({ stack: STACK, region: "ap-northeast-1", backend: "b", workDir: "w", dev: extended }).join("\n");
+            assert.match(text, /Kubernetes 1\.34 \(extended support allowed when standard support ends\)/);
+            assert.match(text, /EKS control plane\s+0\.100\/h {2}\(in standard support; USD 0\.6\/h once in extended support, which supportType EXTENDED allows\)/);
+            assert.strictEqual(hourlyCost("ap-northeast-1", extended).perHour, hourlyCost("ap-northeast-1", dev).perHour);
         });
 
         it("prices: the region's own where known (dev's Tokyo), else us-east-1's with a warning", () => {

@@ -12,7 +12,10 @@ export const HTTPD_IMAGE = "httpd:2.4";
 /** USD on-demand list prices per region (Linux, as AWS's pricing pages gave them in 2025; not looked up at run time). */
 export interface RegionPrices {
     instancePerHour: Record<string, number>;
+    /** The control plane in standard support. */
     eksPerHour: number;
+    /** The control plane in extended support (a version past its 14 months of standard support, with supportType EXTENDED). */
+    eksExtendedPerHour: number;
     natPerHour: number;
     natPerGb: number;
     clbPerHour: number;
@@ -25,11 +28,11 @@ export interface RegionPrices {
 
 export const PRICES_AS_OF = "AWS list prices as of 2025, not looked up at run time";
 export const PRICES: Record<string, RegionPrices> = {
-    "us-east-1": { instancePerHour: { "t2.micro": 0.0116 }, eksPerHour: 0.10, natPerHour: 0.045, natPerGb: 0.045, clbPerHour: 0.025,
+    "us-east-1": { instancePerHour: { "t2.micro": 0.0116 }, eksPerHour: 0.10, eksExtendedPerHour: 0.60, natPerHour: 0.045, natPerGb: 0.045, clbPerHour: 0.025,
         nlbPerHour: 0.0225, lbPerGb: 0.008, publicIpv4PerHour: 0.005, gp3PerGbMonth: 0.08, kmsKeyPerMonth: 1 },
-    "eu-west-1": { instancePerHour: { "t2.micro": 0.0126 }, eksPerHour: 0.10, natPerHour: 0.048, natPerGb: 0.048, clbPerHour: 0.028,
+    "eu-west-1": { instancePerHour: { "t2.micro": 0.0126 }, eksPerHour: 0.10, eksExtendedPerHour: 0.60, natPerHour: 0.048, natPerGb: 0.048, clbPerHour: 0.028,
         nlbPerHour: 0.0252, lbPerGb: 0.008, publicIpv4PerHour: 0.005, gp3PerGbMonth: 0.088, kmsKeyPerMonth: 1 },
-    "ap-northeast-1": { instancePerHour: { "t2.micro": 0.0152 }, eksPerHour: 0.10, natPerHour: 0.062, natPerGb: 0.062, clbPerHour: 0.027,
+    "ap-northeast-1": { instancePerHour: { "t2.micro": 0.0152 }, eksPerHour: 0.10, eksExtendedPerHour: 0.60, natPerHour: 0.062, natPerGb: 0.062, clbPerHour: 0.027,
         nlbPerHour: 0.0243, lbPerGb: 0.008, publicIpv4PerHour: 0.005, gp3PerGbMonth: 0.096, kmsKeyPerMonth: 1 },
 };
 /** The root volume of an EKS node (the AMI's default, as this program's launch template sets none). */
@@ -58,7 +61,9 @@ export function hourlyCost(region: string, dev: DevStack): Cost {
     const c = dev.cluster;
     const pricedAs = PRICES[region] ? region : "us-east-1";
     const p = PRICES[pricedAs];
-    const lines: CostLine[] = [{ what: "EKS control plane", perHour: p.eksPerHour }];
+    // A new cluster's version is in standard support: EXTENDED costs more only once the version has left it.
+    const lines: CostLine[] = [{ what: "EKS control plane", perHour: p.eksPerHour,
+        note: c.supportType === "EXTENDED" ? `in standard support; USD ${p.eksExtendedPerHour}/h once in extended support, which supportType EXTENDED allows` : undefined }];
     for (const type of c.instanceTypes.slice(0, 1)) {
         const each = p.instancePerHour[type];
         lines.push({ what: `${c.desiredSize} × ${type} nodes`, perHour: each === undefined ? undefined : each * c.desiredSize,
@@ -117,12 +122,17 @@ export function planText(p: PlanInput): string[] {
         c.existingVpc ? `  - no VPC: the existing ${c.existingVpc.id}`
             : `  - a VPC over ${c.availabilityZones} availability zones: ${c.availabilityZones} public and ${c.availabilityZones} private subnets, ` +
               `an internet gateway, ${nats} NAT gateway${nats > 1 ? "s" : ""} with Elastic IPs, route tables`,
-        `  - an EKS control plane: Kubernetes ${c.kubernetesVersion ?? "at EKS's default version"}, API authentication mode, ` +
+        `  - an EKS control plane: Kubernetes ${c.kubernetesVersion} (${c.supportType === "STANDARD" ? "standard support: EKS upgrades it when that ends" :
+            "extended support allowed when standard support ends"}), API authentication mode, ` +
             `${[c.endpointPublicAccess && "public", c.endpointPrivateAccess && "private"].filter(Boolean).join(" and ")} endpoint` +
             `${c.secretsEncryption !== "off" ? `, Kubernetes secrets encrypted with ${c.secretsEncryption === "given key" ? "the given KMS key" : "a new KMS key (yearly rotation)"}` : ""}; ` +
-            `control-plane logs to CloudWatch: ${c.logTypes.length ? c.logTypes.join(", ") : "none (dev's cluster.logTypes is empty)"}; its add-ons (VPC CNI, CoreDNS, kube-proxy)`,
+            `control-plane logs to CloudWatch: ${c.logTypes.length ? c.logTypes.join(", ") : "none (dev's cluster.logTypes is empty)"}; its add-ons ` +
+            `VPC CNI ${c.addonVersions.vpcCni}, CoreDNS ${c.addonVersions.coreDns}, kube-proxy ${c.addonVersions.kubeProxy}; ` +
+            `deletion protection ${c.deletionProtection ? "on" : "off, so that the run can destroy it"}`,
         `  - a managed node group: ${c.desiredSize} × ${c.instanceTypes.join("/")} (min ${c.minSize}, max ${c.maxSize}; no autoscaler runs, so ` +
-            `${c.desiredSize} stay), IMDSv2 required, with their EBS root volumes; IAM roles for the cluster and the nodes; security groups`,
+            `${c.desiredSize} stay), ${c.amiType}, IMDSv2 required, ${c.nodeUpdate.maxUnavailable} node${c.nodeUpdate.maxUnavailable === 1 ? "" : "s"} ` +
+            `at a time in an update, node auto repair ${c.nodeUpdate.autoRepair ? "on" : "off"}, with their EBS root volumes; ` +
+            "IAM roles for the cluster and the nodes; security groups",
         `  - the app: Deployment sample-deployment (${a.image}, then ${HTTPD_IMAGE}), Service sample-service of type ${a.serviceType}: ` +
             `${lb} in the public subnets, open to every address on port ${a.port} (then 8080). Kubernetes' AWS cloud provider makes it, ` +
             "not Pulumi: the run checks that it is gone after destroy",

@@ -105,6 +105,11 @@ async function runTutorial(o: Options, pre: Preflight, state: StateEnv, d: Deps)
     const stack = o.stack ?? newStackName(d.now(), d.random());
     const workDir = path.join(d.repo, ".test-aws", stack);
     const dev = devStack(d.repo, d.readFile);
+    if (dev.cluster.deletionProtection) {
+        d.print("test:aws: Pulumi.dev.yaml sets cluster.deletionProtection true: the run could not destroy the cluster it would make " +
+            "(EKS and Pulumi's protect both refuse), so it does not start; nothing was created.");
+        return 1;
+    }
     planText({ stack, region, identity: pre.identity, backend: state.backend, workDir, dev }).forEach((l) => d.print(l));
     const answer = await confirm("Create these resources and run the tutorial on them?", o, d);
     if (!answer.ok) {

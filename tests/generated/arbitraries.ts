@@ -61,12 +61,13 @@ const VALID: Record<string, fc.Arbitrary<unknown>> = {
     "kms-key-arn": fc.tuple(fc.constantFrom("eu-west-1", "ap-northeast-1"), fc.stringMatching(/^[0-9]{12}$/), fc.uuid())
         .map(([region, account, id]) => `arn:aws:kms:${region}:${account}:key/${id}`),
     "instance-type": fc.constantFrom(...Object.keys(INSTANCE_ENI_LIMITS)),
-    "kubernetes-version": fc.integer({ min: 10, max: 99 }).map((m) => `1.${m}`),
     "vpc-id": hex(8, 17).map((h) => `vpc-${h}`),
     "subnet-id": hex(8, 17).map((h) => `subnet-${h}`),
     "int-or-percent": fc.oneof(fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 0, max: 100 }).map((p) => `${p}%`)),
     "positive-int-or-percent": fc.oneof(fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 1, max: 100 }).map((p) => `${p}%`)),
     "cluster-identifier": fc.string({ minLength: 1, maxLength: 253 }).filter((s) => s.trim() !== ""),
+    // A node group's maxUnavailable: EKS takes a count or a percentage, each from 1 to 100.
+    "node-max-unavailable": fc.oneof(fc.integer({ min: 1, max: 100 }), fc.integer({ min: 1, max: 100 }).map((p) => `${p}%`)),
 };
 
 /** Invalid values of each string format (never "", which a key that may be unset takes as unset). */
@@ -84,13 +85,18 @@ const INVALID: Record<string, fc.Arbitrary<unknown>> = {
         "arn:aws:iam::123456789012:group/devs", "arn:aws:iam::12345:role/admins"), nearMiss("arn:aws:iam::123456789012:role/a/", "*")),
     "kms-key-arn": fc.oneof(fc.constantFrom("alias/my-key", "arn:aws:kms:eu-west-1:1234:key/x"), nearMiss("arn:aws:kms:", "!")),
     "instance-type": fc.constantFrom("big box", "T3.MEDIUM", ".large", "t3."),
-    "kubernetes-version": fc.constantFrom("1.3", "v1.33", "1.33.1", "2.0"),
     "vpc-id": fc.constantFrom("vpc-123", "VPC-0123456789abcdef0", "subnet-0123456789abcdef0"),
     "subnet-id": fc.constantFrom("subnet-123", "vpc-0123456789abcdef0", "subnet-XYZ12345"),
     "int-or-percent": fc.constantFrom("101%", "-1", "1e3", "9E1", "25 %", "abc", "1.5", "0x10", "%", 1.5, -3),
     "positive-int-or-percent": fc.constantFrom("0", "0%", 0, "101%", "1e3", "9E1", "abc", 2.5),
     "cluster-identifier": fc.oneof(fc.constantFrom(" ", "\t \n"), fc.integer({ min: 254, max: 20_000 }).map((n) => "a".repeat(n))),
+    // Inside the cluster object a count is a number: "5" (text) is neither a count nor a percentage.
+    "node-max-unavailable": fc.oneof(fc.constantFrom(0, "0%", 101, "101%", -1, 2.5, "5", "1e3", "25 %", "%", "abc", null, true, [], {}),
+        fc.integer({ min: 101, max: 2 ** 31 - 1 }), fc.integer({ min: 101, max: 100_000 }).map((p) => `${p}%`), nearMiss("9", "%%")),
 };
+
+/** Formats whose values may be numbers: a wrong-typed value such as 7 could be a valid one, so only their own invalid values are drawn. */
+const NUMERIC_FORMATS = new Set(["int-or-percent", "positive-int-or-percent", "node-max-unavailable"]);
 
 function ipv4Cidr(): fc.Arbitrary<string> {
     return fc.tuple(fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 4, maxLength: 4 }), fc.integer({ min: 1, max: 32 }))
@@ -141,7 +147,7 @@ export function valid(node: Node): fc.Arbitrary<unknown> {
 export function invalid(node: Node, flat = false): fc.Arbitrary<unknown> {
     const wrongType = fc.constantFrom<unknown>(null, true, [], {}, 7);
     if (node.format) {
-        return flat || node.format.includes("int-or-percent") ? INVALID[node.format] : fc.oneof(INVALID[node.format], wrongType);
+        return flat || NUMERIC_FORMATS.has(node.format) ? INVALID[node.format] : fc.oneof(INVALID[node.format], wrongType);
     }
     if (node.enum) {
         return fc.oneof(fc.string({ minLength: 1, maxLength: 12 }).filter((s) => !node.enum!.includes(s)), fc.constantFrom(...node.enum).map((v) => v.toUpperCase() + " "), nearMiss("a", "b"));
