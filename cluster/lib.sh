@@ -109,7 +109,9 @@ await_exit() {
 # write_kubeconfig FILE CERT_NAME [--images]: a kubeconfig for the API server with the client certificate
 # pki/CERT_NAME. With --images (the admin one) its cluster entry also carries the extension eks-nginx/images:
 # the images this cluster holds (the node imports them at start and cannot pull from any registry), for
-# programs to choose from, as minikube's cluster_info extension says what made a cluster.
+# programs to choose from, as minikube's cluster_info extension says what made a cluster; and, on a real node
+# ($dir/mode), eks-nginx/load-balancer: its load-balancer addresses answer on this machine (kwok's do not), so
+# the program's readiness check may wait for the url over HTTP.
 write_kubeconfig() {
     local file=$1 cert=$2 extensions=""
     [ "${3:-}" != --images ] || extensions="
@@ -118,6 +120,12 @@ write_kubeconfig() {
       extension:
         nginx: \"$NGINX_IMAGE\"
         httpd: \"$HTTPD_IMAGE\""
+    if [ "${3:-}" = --images ] && [ "$(cat "$dir/mode" 2>/dev/null)" = real ]; then
+        extensions="$extensions
+    - name: eks-nginx/load-balancer
+      extension:
+        answers: this-machine"
+    fi
     (
         umask 077
         cat >"$file" <<EOF
