@@ -108,7 +108,7 @@ export interface AppTarget {
 
 /** The WebApp's name and arguments (but its provider, which the cluster gives) for a stack's settings. */
 export function webAppArgs(app: AppSettings, lb: ServiceLoadBalancer, target: AppTarget):
-    { name: string; args: Omit<WebAppArgs, "provider" | "readiness">; readiness?: { http: boolean } } {
+    { name: string; args: Omit<WebAppArgs, "provider" | "readiness">; readiness?: { http: boolean; context?: string } } {
     const a = app.autoscaling;
     const s = app.security;
     const spreadKeys = target.kind === "eks" ? ["kubernetes.io/hostname", "topology.kubernetes.io/zone"] : ["kubernetes.io/hostname"];

@@ -141,6 +141,10 @@ describe("readiness settings (readinessCheck)", () => {
         assert.deepStrictEqual(local({ readinessCheck: "http" }, FAKE_KUBECONFIG), { http: true });
     });
 
+    it("reads the API in the stack's kubeContext, as the provider does", () => {
+        assert.deepStrictEqual(local({ kubeContext: "aws" }, FAKE_KUBECONFIG), { http: false, context: "aws" });
+    });
+
     it("EKS: API only unless asked", () => {
         assert.deepStrictEqual(readStack(stageConfig("dev")).app.readiness, { http: false });
         assert.deepStrictEqual(readStack({ ...stageConfig("dev"), ...configMap({ readinessCheck: "http" }) }).app.readiness, { http: true });

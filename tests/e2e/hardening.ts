@@ -109,9 +109,9 @@ suite.run(STEPS, async () => {
         // A type error in the program: the run rebuilds bin/ (main.js), tsc refuses, nothing is deployed.
         const source = path.join(work, "index.ts");
         const good = fs.readFileSync(source, "utf8");
-        const broken = good.replace("{ ...stack.app.args, provider: cluster.provider }",
-            "{ ...stack.app.args, replicas: String(stack.app.args.replicas), provider: cluster.provider }");
-        check("the type error is in the copy's index.ts", broken !== good, broken === good ? "index.ts has no `{ ...stack.app.args, provider: cluster.provider }`" : "replicas: a string");
+        const broken = good.replace("{ ...stack.app.args, provider: cluster.provider",
+            "{ ...stack.app.args, replicas: String(stack.app.args.replicas), provider: cluster.provider");
+        check("the type error is in the copy's index.ts", broken !== good, broken === good ? "index.ts has no `{ ...stack.app.args, provider: cluster.provider`" : "replicas: a string");
         fs.writeFileSync(source, broken);
         const typeError = pulumi(["up", "--yes"]);
         const tsLine = typeError.output.split("\n").find((l) => /error TS\d+/.test(l)) ?? tail(typeError.output, 8);
