@@ -18,7 +18,7 @@ export interface Workspace {
     clusterDir: string;
     /** The kubeconfig kubectl and the program read. */
     kubeconfig: string;
-    /** The local state backend's folder (PULUMI_BACKEND_URL file://...). */
+    /** The local state backend's folder (PULUMI_BACKEND_URL file://...?metadata=skip). */
     stateDir: string;
     /**
      * Temporary files of the commands, removed with the copy: the Kubernetes provider writes a copy of its
@@ -44,7 +44,8 @@ export function createWorkspace(dir = process.env.EKS_NGINX_E2E_WORK || fs.mkdte
         ...process.env,
         CLUSTER_DIR: clusterDir,
         KUBECONFIG: kubeconfig,
-        PULUMI_BACKEND_URL: `file://${stateDir}`,
+        // No `.attrs` sidecar files, which a killed `pulumi up` can leave empty: scripts/pulumi-env.sh says why.
+        PULUMI_BACKEND_URL: `file://${stateDir}?metadata=skip`,
         PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
         TMPDIR: scratch,
         KUBECACHEDIR: path.join(scratch, "kube-cache"),

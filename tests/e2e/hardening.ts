@@ -151,6 +151,10 @@ suite.run(STEPS, async () => {
         const locked = pulumi(["up", "--yes"]);
         check("the next up refuses: the stack is locked", locked.code !== 0 && /locked/.test(locked.output),
             locked.output.split("\n").find((l) => /locked/.test(l))?.trim() ?? tail(locked.output, 5));
+        // The file backend's .attrs sidecars are rewritten in place, so a kill can leave one empty and the stack
+        // unreadable ("failed to load checkpoint: EOF"): the workspace opens the backend with metadata=skip.
+        const sidecars = (fs.readdirSync(stateDir, { recursive: true }) as string[]).filter((f) => f.endsWith(".attrs"));
+        check("the state holds no .attrs sidecar (metadata=skip)", sidecars.length === 0, sidecars.length === 0 ? "none" : sidecars.slice(0, 3));
         mustSucceed(pulumi(["cancel", "--yes"]));
         mustSucceed(pulumi(["refresh", "--yes", "--clear-pending-creates"]));
         mustSucceed(pulumi(["up", "--yes"]));
