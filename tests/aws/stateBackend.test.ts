@@ -5,9 +5,9 @@ import { stateEnv } from "./stateBackend";
 describe("npm run test:aws (without AWS)", () => {
     describe("the state backend", () => {
         it("state: $PULUMI_BACKEND_URL, else .pulumi-state/ with npm run local's passphrase file", () => {
-            assert.deepStrictEqual(stateEnv({}, "/repo"), { backend: "file:///repo/.pulumi-state", stateDir: "/repo/.pulumi-state",
+            assert.deepStrictEqual(stateEnv({}, "/repo"), { backend: "file:///repo/.pulumi-state?metadata=skip", stateDir: "/repo/.pulumi-state",
                 passphraseFile: "/repo/.pulumi-state/passphrase",
-                env: { PULUMI_BACKEND_URL: "file:///repo/.pulumi-state", PULUMI_CONFIG_PASSPHRASE_FILE: "/repo/.pulumi-state/passphrase" } });
+                env: { PULUMI_BACKEND_URL: "file:///repo/.pulumi-state?metadata=skip", PULUMI_CONFIG_PASSPHRASE_FILE: "/repo/.pulumi-state/passphrase" } });
             assert.deepStrictEqual(stateEnv({ PULUMI_BACKEND_URL: "s3://b", PULUMI_CONFIG_PASSPHRASE_FILE: "/p" }, "/repo"),
                 { backend: "s3://b", stateDir: undefined, env: { PULUMI_BACKEND_URL: "s3://b", PULUMI_CONFIG_PASSPHRASE_FILE: "/p" } });
         });

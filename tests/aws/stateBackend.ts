@@ -14,7 +14,8 @@ export interface StateEnv {
 
 export function stateEnv(env: Env, repo: string): StateEnv {
     const local = path.join(repo, ".pulumi-state");
-    const backend = env.PULUMI_BACKEND_URL || `file://${local}`;
+    // As scripts/pulumi-env.sh: metadata=skip, no `.attrs` sidecars, which a killed pulumi can leave empty (docs/teardown-and-recovery.md).
+    const backend = env.PULUMI_BACKEND_URL || `file://${local}?metadata=skip`;
     const s: StateEnv = { backend, env: { PULUMI_BACKEND_URL: backend }, stateDir: env.PULUMI_BACKEND_URL ? undefined : local };
     if (env.PULUMI_CONFIG_PASSPHRASE) {
         s.env.PULUMI_CONFIG_PASSPHRASE = env.PULUMI_CONFIG_PASSPHRASE;
