@@ -115,7 +115,7 @@ async function main(): Promise<void> {
         out(`| → what type-checking on every run cost (before − plain) | ${(breakdown.noopTsNodeTypeChecked.seconds - breakdown.noopPlain.seconds).toFixed(2)} |`);
         const r = samples.pulumi.returned;
         const settle = (median(r["create"]) + median(r["port 80→8080"])) / 2 - median(r["scale 1→3"]);
-        out(`| → create and port change against scale, returned (the provider's built-in Service await settled 10 s after every Endpoints change) | ${settle.toFixed(2)} |`);
+        out(`| → create and port change against scale, returned (what the Service's await adds) | ${settle.toFixed(2)} |`);
         writePlot(path.join(repo, "bench", "results.png"), bars, "eks-nginx on the embedded cluster's real node: until the result is observed");
         out();
         out("Plot: bench/results.png");
