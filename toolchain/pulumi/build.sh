@@ -30,7 +30,7 @@ cached="$dir/$host"
 t0=$SECONDS
 if [ ! -x "$cached" ]; then
     command -v go >/dev/null || die "$host: Go is needed to build it"
-    command -v patch >/dev/null || die "$host: patch is needed to build it (apt-get install patch)"
+    command -v patch >/dev/null || apt_install patch   # Debian priority optional: not on every machine
     log "$host $build: building (minutes on a cold Go cache)"
     sdk=github.com/pulumi/pulumi/sdk/v3@v$PULUMI_LANGUAGE_NODEJS_VERSION
     progress_run "$host $build" "fetching $sdk" "$dir/download.log" \
