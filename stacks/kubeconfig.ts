@@ -165,16 +165,21 @@ function parseKubeconfig(text: string): Kubeconfig | undefined {
     const contexts = new Map(named(d.contexts).map((c) => [c.name, { cluster: String(c.context?.cluster ?? "") }]));
     const clusters = new Map(named(d.clusters).map((c) => [c.name, { server: c.cluster?.server, caData: c.cluster?.["certificate-authority-data"],
         caFile: c.cluster?.["certificate-authority"], images: imagesOf(c.cluster?.extensions),
-        loadBalancerAnswersHere: Array.isArray(c.cluster?.extensions) &&
-            c.cluster.extensions.some((e: any) => e?.name === LOAD_BALANCER_EXTENSION && e.extension?.answers === "this-machine") }]));
+        loadBalancerAnswersHere: extensionOf(c.cluster?.extensions, LOAD_BALANCER_EXTENSION)?.answers === "this-machine" }]));
     const current = typeof d["current-context"] === "string" && d["current-context"] !== "" ? d["current-context"] : undefined;
     return { currentContext: current, contexts, clusters };
 }
 
+/** The value of a cluster entry's named extension (kubeconfig `extensions: [{name, extension}]`), if it is an object. */
+function extensionOf(extensions: unknown, name: string): Record<string, unknown> | undefined {
+    const found = Array.isArray(extensions) ? extensions.find((e) => e?.name === name)?.extension : undefined;
+    return found && typeof found === "object" ? found : undefined;
+}
+
 /** The images a cluster entry's extension lists, when it has the extension. */
 function imagesOf(extensions: unknown): Record<string, string> | undefined {
-    const found = Array.isArray(extensions) ? extensions.find((e) => e?.name === IMAGES_EXTENSION)?.extension : undefined;
-    if (!found || typeof found !== "object") {
+    const found = extensionOf(extensions, IMAGES_EXTENSION);
+    if (!found) {
         return undefined;
     }
     return Object.fromEntries(Object.entries(found).filter((e): e is [string, string] => typeof e[1] === "string"));
