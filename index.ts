@@ -12,7 +12,9 @@ export = async () => {
         : new (await import("./components/kubeconfigCluster")).KubeconfigCluster(name, stack.target.args);
     // The app depends on the whole cluster, so `pulumi destroy` deletes its Service (and with it the cloud load
     // balancer) while the cluster and its nodes still run.
-    const app = new WebApp(stack.app.name, { ...stack.app.args, provider: cluster.provider }, { dependsOn: cluster });
+    // Its readiness check reads the cluster's API with the provider's kubeconfig.
+    const readiness = stack.app.readiness && { ...stack.app.readiness, kubeconfig: cluster.kubeconfig };
+    const app = new WebApp(stack.app.name, { ...stack.app.args, provider: cluster.provider, readiness }, { dependsOn: cluster });
     return {
         url: app.url,
         clusterName: cluster.clusterName,

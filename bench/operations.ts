@@ -4,9 +4,10 @@
  * Pulumi run's time goes. Works in a workspace of the harness (a project copy, its own cluster and state in a
  * temporary folder), made when measureOperations() starts.
  */
-import { execFileSync, spawn, spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import type { KubernetesApi } from "../components/kubernetesApi";
 import { clusterCommand } from "../harness/clusterCommand";
 import { KubectlCommand, kubectlCommand } from "../harness/kubectlCommand";
 import { copyProject } from "../harness/projectCopy";
@@ -15,6 +16,7 @@ import { createWorkspace, removeWorkspace, Workspace } from "../harness/workspac
 import { readStack } from "../stacks/stack";
 import { toolchainValue } from "../toolchain/versions";
 import { median, peakTreeMemory, timed } from "./measure";
+import { address, clusterApi, Condition, gone, imageSwapped, portMoved, readyBehindService, serves, until } from "./observe";
 
 export const OPERATIONS = ["create", "scale 1→3", "port 80→8080", "image swap", "no-op", "destroy"] as const;
 /** The images the real node holds (built by npm run toolchain). */
@@ -26,20 +28,35 @@ const repo = path.resolve(__dirname, "..");
 /** The workspace of a measurement and its commands. */
 interface Bench extends PulumiCommand, KubectlCommand {
     ws: Workspace;
+    /** The cluster's API, for the conditions of bench/observe.ts. */
+    api: KubernetesApi;
 }
 
+/** Per tool, per operation: seconds until the command returned, and until its result was observed (bench/observe.ts). */
 export interface OperationSamples {
-    pulumi: Record<Operation, number[]>;
-    kubectl: Record<Operation, number[]>;
+    pulumi: { returned: Record<Operation, number[]>; observed: Record<Operation, number[]> };
+    kubectl: { returned: Record<Operation, number[]>; observed: Record<Operation, number[]> };
 }
 
 const empty = () => Object.fromEntries(OPERATIONS.map((o) => [o, [] as number[]])) as unknown as Record<Operation, number[]>;
+const emptyTool = () => ({ returned: empty(), observed: empty() });
+type Into = OperationSamples["pulumi"];
 
 function sh(b: Bench, cmd: string, args: string[]): void {
     const r = spawnSync(cmd, args, { env: b.ws.env, encoding: "utf8", cwd: b.ws.dir });
     if (r.status !== 0) {
         throw new Error(`${cmd} ${args.join(" ")} → ${r.status}: ${r.stderr}${r.stdout}`);
     }
+}
+
+/** A command in the background: resolves when it exited 0, rejects otherwise. */
+function shAsync(b: Bench, cmd: string, args: string[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+        const child = spawn(cmd, args, { env: b.ws.env, cwd: b.ws.dir, stdio: ["ignore", "ignore", "pipe"] });
+        let err = "";
+        child.stderr.on("data", (d) => (err += d));
+        child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(" ")} → ${code}: ${err}`))));
+    });
 }
 
 /** The tutorial's YAML with our values, written where kubectl reads it. */
@@ -58,63 +75,62 @@ function manifests(b: Bench, values: { replicas: number; image: string; port: nu
 }
 
 const k = (b: Bench, ...args: string[]) => ["--kubeconfig", b.ws.env.KUBECONFIG!, ...args];
-const rollout = (b: Bench) => sh(b, "kubectl", k(b, "rollout", "status", "deployment/sample-deployment", "-n", "default", "--timeout=120s"));
-/** What the provider's Service await waits for: the load balancer's address. */
-function serviceAddress(b: Bench): void {
-    for (let i = 0; i < 300; i++) {
-        const s = b.kubectl("get", "service", "sample-service", "-n", "default");
-        if (s.status?.loadBalancer?.ingress?.length) {
-            return;
-        }
-        execFileSync("sleep", ["0.1"]);
-    }
-    throw new Error("no load balancer address");
+const rollout = (b: Bench) => shAsync(b, "kubectl", k(b, "rollout", "status", "deployment/sample-deployment", "-n", "default", "--timeout=120s"));
+const since = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
+
+/**
+ * One kubectl step: `kubectl <args>` (blocking, as typed), then `wait` (what the "command returned" column has
+ * always included, e.g. `kubectl rollout status`) and the step's condition, side by side from the moment it returned.
+ */
+async function kubectlStep(b: Bench, into: Into, op: Operation, args: string[], wait: () => Promise<unknown>, condition: Condition): Promise<void> {
+    const t0 = process.hrtime.bigint();
+    sh(b, "kubectl", k(b, ...args));
+    const [, observed] = await Promise.all([wait().then(() => into.returned[op].push(since(t0))), until(b.api, t0, condition, `kubectl ${op}`)]);
+    into.observed[op].push(observed);
 }
 
-function kubectlSequence(b: Bench, into: Record<Operation, number[]>): void {
-    into["create"].push(timed(() => {
-        sh(b, "kubectl", k(b, "apply", ...manifests(b, { replicas: 1, image: NGINX, port: 80 })));
-        rollout(b);
-        serviceAddress(b);
-    }));
-    into["scale 1→3"].push(timed(() => {
-        sh(b, "kubectl", k(b, "apply", ...manifests(b, { replicas: 3, image: NGINX, port: 80 })));
-        rollout(b);
-    }));
-    into["port 80→8080"].push(timed(() => sh(b, "kubectl", k(b, "apply", ...manifests(b, { replicas: 3, image: NGINX, port: 8080 })))));
-    into["image swap"].push(timed(() => {
-        sh(b, "kubectl", k(b, "apply", ...manifests(b, { replicas: 3, image: HTTPD, port: 8080 })));
-        rollout(b);
-    }));
-    // kubectl diff exits 0 when nothing differs.
-    into["no-op"].push(timed(() => sh(b, "kubectl", k(b, "diff", ...manifests(b, { replicas: 3, image: HTTPD, port: 8080 })))));
-    into["destroy"].push(timed(() => sh(b, "kubectl", k(b, "delete", "--wait=true", ...manifests(b, { replicas: 3, image: HTTPD, port: 8080 })))));
+async function kubectlSequence(b: Bench, into: Into): Promise<void> {
+    const m = (replicas: number, image: string, port: number) => manifests(b, { replicas, image, port });
+    // Create also waits for the load balancer's address, as the provider does.
+    await kubectlStep(b, into, "create", ["apply", ...m(1, NGINX, 80)],
+        () => Promise.all([rollout(b), until(b.api, process.hrtime.bigint(), async (api) => (await address(api)) !== "", "address")]), serves(80, "nginx"));
+    await kubectlStep(b, into, "scale 1→3", ["apply", ...m(3, NGINX, 80)], () => rollout(b), readyBehindService(3));
+    await kubectlStep(b, into, "port 80→8080", ["apply", ...m(3, NGINX, 8080)], async () => {}, portMoved(80, 8080));
+    await kubectlStep(b, into, "image swap", ["apply", ...m(3, HTTPD, 8080)], () => rollout(b), imageSwapped(8080, HTTPD));
+    // kubectl diff exits 0 when nothing differs; nothing to observe.
+    const t0 = process.hrtime.bigint();
+    sh(b, "kubectl", k(b, "diff", ...m(3, HTTPD, 8080)));
+    into.returned["no-op"].push(since(t0));
+    into.observed["no-op"].push(since(t0));
+    const last = await address(b.api);
+    await kubectlStep(b, into, "destroy", ["delete", "--wait=true", ...m(3, HTTPD, 8080)], async () => {}, gone(() => last, 8080));
 }
 
-function pulumiSequence(b: Bench, into: Record<Operation, number[]>): void {
+/** One pulumi step: `pulumi <args>` until it returns, then the step's condition. */
+async function pulumiStep(b: Bench, into: Into, op: Operation, args: string[], condition?: Condition): Promise<void> {
+    const t0 = process.hrtime.bigint();
+    mustSucceed(b.pulumi(args));
+    into.returned[op].push(since(t0));
+    into.observed[op].push(condition ? await until(b.api, t0, condition, `pulumi ${op}`) : since(t0));
+}
+
+async function pulumiSequence(b: Bench, into: Into): Promise<void> {
     const { pulumi } = b;
-    const up = () => {
-        const r = pulumi(["up", "--yes", "--skip-preview"]);
-        mustSucceed(r);
-        return r.seconds;
-    };
+    const up = ["up", "--yes", "--skip-preview"];
     for (const key of ["replicas", "port"]) {
         mustSucceed(pulumi(["config", "rm", key]));
     }
     mustSucceed(pulumi(["config", "set", "image", NGINX]));
-    into["create"].push(up());
+    await pulumiStep(b, into, "create", up, serves(80, "nginx"));
     mustSucceed(pulumi(["config", "set", "replicas", "3"]));
-    into["scale 1→3"].push(up());
+    await pulumiStep(b, into, "scale 1→3", up, readyBehindService(3));
     mustSucceed(pulumi(["config", "set", "port", "8080"]));
-    into["port 80→8080"].push(up());
+    await pulumiStep(b, into, "port 80→8080", up, portMoved(80, 8080));
     mustSucceed(pulumi(["config", "set", "image", HTTPD]));
-    into["image swap"].push(up());
-    const noop = pulumi(["preview", "--expect-no-changes"]);
-    mustSucceed(noop);
-    into["no-op"].push(noop.seconds);
-    const destroy = pulumi(["destroy", "--yes", "--skip-preview"]);
-    mustSucceed(destroy);
-    into["destroy"].push(destroy.seconds);
+    await pulumiStep(b, into, "image swap", up, imageSwapped(8080, HTTPD));
+    await pulumiStep(b, into, "no-op", ["preview", "--expect-no-changes"]);
+    const last = await address(b.api);
+    await pulumiStep(b, into, "destroy", ["destroy", "--yes", "--skip-preview"], gone(() => last, 8080));
 }
 
 /** A no-op `pulumi preview --expect-no-changes`: median wall time, and peak memory in separate runs. */
@@ -216,22 +232,22 @@ export async function measureOperations(reps: number): Promise<{ samples: Operat
     const ws = createWorkspace();
     // The harness's lines ($ pulumi ... → exit, [build] ...), as the e2e suites print them.
     const log = (line: string) => console.log(`    ${line}`);
-    const b: Bench = { ws, ...pulumiCommand(ws, log), ...kubectlCommand(ws.env) };
     const { cluster } = clusterCommand(ws);
     copyProject(ws, log);
     cluster("start", "--node", "real");
+    const b: Bench = { ws, ...pulumiCommand(ws, log), ...kubectlCommand(ws.env), api: clusterApi(ws.kubeconfig) };
     try {
         mustSucceed(b.pulumi(["stack", "init", "local", "--secrets-provider", "passphrase"]));
-        const samples: OperationSamples = { pulumi: empty(), kubectl: empty() };
+        const samples: OperationSamples = { pulumi: emptyTool(), kubectl: emptyTool() };
         for (let i = 0; i < reps; i++) {
             console.error(`[bench] operations: repetition ${i + 1}/${reps}`);
             // Alternate which goes first, so that neither always runs on a warmer machine.
             if (i % 2 === 0) {
-                pulumiSequence(b, samples.pulumi);
-                kubectlSequence(b, samples.kubectl);
+                await pulumiSequence(b, samples.pulumi);
+                await kubectlSequence(b, samples.kubectl);
             } else {
-                kubectlSequence(b, samples.kubectl);
-                pulumiSequence(b, samples.pulumi);
+                await kubectlSequence(b, samples.kubectl);
+                await pulumiSequence(b, samples.pulumi);
             }
         }
         // Breakdown: the same stack deployed, previews with no changes.
@@ -250,6 +266,7 @@ export async function measureOperations(reps: number): Promise<{ samples: Operat
         mustSucceed(b.pulumi(["destroy", "--yes", "--skip-preview"]));
         return { samples, breakdown };
     } finally {
+        b.api.close();
         cluster("stop");
         removeWorkspace(ws);
     }

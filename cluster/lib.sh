@@ -132,7 +132,8 @@ await_exit() {
 # (load-balancer.sh forwards it to 127.0.0.1). With --images (the admin one) its cluster entry also carries
 # the extension eks-nginx/images: the images this cluster holds (each node imports them at start and cannot
 # pull from any registry), for programs to choose from, as minikube's cluster_info extension says what made a
-# cluster.
+# cluster; and, with real nodes ($dir/mode), eks-nginx/load-balancer: its load-balancer addresses answer on
+# this machine (kwok's do not), so the program's readiness check may wait for the url over HTTP.
 write_kubeconfig() {
     local file=$1 cert=$2 server=127.0.0.1 extensions=""
     [ "${3:-}" != --node ] || server=$HOST_IP
@@ -142,6 +143,12 @@ write_kubeconfig() {
       extension:
         nginx: \"$NGINX_IMAGE\"
         httpd: \"$HTTPD_IMAGE\""
+    if [ "${3:-}" = --images ] && [ "$(cat "$dir/mode" 2>/dev/null)" = real ]; then
+        extensions="$extensions
+    - name: eks-nginx/load-balancer
+      extension:
+        answers: this-machine"
+    fi
     (
         umask 077
         cat >"$file" <<EOF

@@ -1,13 +1,26 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import { waitUntilServing } from "./appReadiness";
 import { refuseArgs } from "./argProblems";
-import { checkWebAppArgs, WebAppArgs, webAppObjectNames } from "./webAppArgs";
+import { KubernetesApi, kubernetesApi } from "./kubernetesApi";
+import { AppReadinessArgs, checkWebAppArgs, WebAppArgs, webAppObjectNames } from "./webAppArgs";
 
 /** The taints the node controller puts on a node it lost contact with. */
 const NODE_LOST_TAINTS = ["node.kubernetes.io/unreachable", "node.kubernetes.io/not-ready"];
 
 /** Seconds the server gets after its stop signal to finish the requests in flight. */
 const GRACEFUL_STOP_SECONDS = 30;
+
+/**
+ * What the provider waits for after it applies the Service, instead of its built-in await: that one settles a fixed
+ * 10 s after every change of the Service's Endpoints (pulumi-kubernetes 4.25, provider/pkg/await/service.go), also
+ * when nothing else changes. A LoadBalancer Service is done when it has an address (AWS: the load balancer's
+ * hostname, once the controller made it; Argo CD's and kstatus's rule too); the pods behind it are the readiness
+ * check's to wait for (components/appReadiness.ts). Other types have nothing to wait for.
+ */
+export const WAIT_FOR = "pulumi.com/waitFor";
+export const serviceWaitFor = (type: string) => (type === "LoadBalancer" ? "jsonpath={.status.loadBalancer.ingress[0]}" : "jsonpath={.spec.clusterIP}");
 
 /**
  * A web server on Kubernetes: a Deployment (labels and selector `app: <name>`, RollingUpdate, probes,
@@ -124,10 +137,15 @@ export class WebApp extends pulumi.ComponentResource {
         });
 
         const replaceOn = args.replaceServiceOnAnnotations ?? [];
+        const serviceType = args.serviceType ?? "LoadBalancer";
         this.service = new k8s.core.v1.Service(names.service, {
-            metadata: { name: names.service, namespace, labels, annotations: args.loadBalancer?.annotations },
+            metadata: {
+                name: names.service, namespace, labels,
+                annotations: pulumi.all([args.loadBalancer?.annotations ?? {}, serviceType])
+                    .apply(([annotations, type]) => ({ ...annotations, [WAIT_FOR]: serviceWaitFor(type) })),
+            },
             spec: {
-                type: args.serviceType ?? "LoadBalancer",
+                type: serviceType,
                 selector: labels,
                 ports: [{ name: "http", port: args.port, targetPort: "http", protocol: "TCP" }],
                 loadBalancerSourceRanges: args.loadBalancer?.sourceRanges,
@@ -164,7 +182,8 @@ export class WebApp extends pulumi.ComponentResource {
         this.deploymentName = this.deployment.metadata.name;
         this.serviceName = this.service.metadata.name;
         this.readyReplicas = this.deployment.status.apply((st) => st?.readyReplicas ?? 0);
-        this.url = pulumi.all([this.service.spec, this.service.status]).apply(([spec, status]) => {
+        const served = args.readiness ? this.readinessCheck(name, args.readiness, { namespace, drainSeconds, timeoutSeconds: args.rolloutTimeout ?? 600 }) : undefined;
+        this.url = pulumi.all([this.service.spec, this.service.status, served]).apply(([spec, status]) => {
             const port = spec.ports[0];
             if (spec.type === "LoadBalancer") {
                 // AWS load balancers report a hostname, other implementations an IP.
@@ -183,5 +202,42 @@ export class WebApp extends pulumi.ComponentResource {
             serviceName: this.serviceName,
             readyReplicas: this.readyReplicas,
         });
+    }
+
+    /**
+     * Runs the app's readiness check (components/appReadiness.ts) once the Deployment and Service are applied, during
+     * `pulumi up` only: previews change nothing to wait for, and under the unit suite's mocks there is no cluster.
+     * Resolves when the app serves; a failure fails `pulumi up` with what is missing. Not secret, though it reads the
+     * kubeconfig: it carries no value.
+     */
+    private readinessCheck(name: string, r: AppReadinessArgs, o: { namespace: pulumi.Input<string>; drainSeconds: number; timeoutSeconds: number }): pulumi.Output<void> {
+        const check = pulumi.all([r.kubeconfig, o.namespace, this.deployment.metadata, this.service.metadata, this.service.spec, this.service.status])
+            .apply(async ([kubeconfig, namespace, deployment, service, spec, status]) => {
+                if (pulumi.runtime.isDryRun() || pulumi.runtime.getMonitor() instanceof MockMonitor) {
+                    return;
+                }
+                const ingress = status?.loadBalancer?.ingress?.[0];
+                const address = ingress?.hostname || ingress?.ip;
+                let api: KubernetesApi;
+                try {
+                    api = kubernetesApi(kubeconfig, r.context);
+                } catch (e) {
+                    throw new pulumi.RunError(`WebApp ${name}: the readiness check cannot read the cluster's API: ${(e as Error).message} (readinessCheck off turns it off)`);
+                }
+                try {
+                    // A RunError: Pulumi prints its message alone, without a stack trace.
+                    await waitUntilServing(api, {
+                        namespace, deployment: deployment.name, service: service.name, selector: `app=${name}`,
+                        url: r.http && spec.type === "LoadBalancer" && address ? `http://${address}:${spec.ports[0].port}/` : undefined,
+                        timeoutSeconds: o.timeoutSeconds, drainSeconds: o.drainSeconds,
+                        log: (message) => void pulumi.log.info(message, this, undefined, true),
+                    }).catch((e: Error) => {
+                        throw new pulumi.RunError(`WebApp ${name}: ${e.message}`);
+                    });
+                } finally {
+                    api.close();
+                }
+            });
+        return pulumi.unsecret(check);
     }
 }

@@ -39,6 +39,20 @@ export interface LoadBalancerArgs {
 }
 
 /**
+ * The app's own readiness check after the provider's awaits (components/appReadiness.ts): `pulumi up` returns only
+ * when no pod of an earlier revision is left, the Deployment's pods are all Ready behind the Service, and (with
+ * `http`) the url answers from this machine. It reads the API with the cluster's kubeconfig, as the provider does.
+ */
+export interface AppReadinessArgs {
+    /** The cluster's kubeconfig (YAML or JSON; the provider's). */
+    kubeconfig: pulumi.Input<string>;
+    /** Its context; unset: its current-context. */
+    context?: string;
+    /** Also wait until the url answers over HTTP from this machine: only where this machine reaches the load balancer. */
+    http: boolean;
+}
+
+/**
  * The arguments of a {@link WebApp}: the tutorial's Deployment and Service, with what it hard-coded
  * made configurable.
  */
@@ -101,8 +115,10 @@ export interface WebAppArgs {
     /** Whether an unsatisfiable spread blocks scheduling. Defaults to `ScheduleAnyway`. */
     spreadWhenUnsatisfiable?: "ScheduleAnyway" | "DoNotSchedule";
     security?: ContainerSecurityArgs;
-    /** Seconds `pulumi up` waits for a rollout (and the Service) before failing. Defaults to 600. */
+    /** Seconds `pulumi up` waits for a rollout (and the Service, and the readiness check) before failing. Defaults to 600. */
     rolloutTimeout?: number;
+    /** The app's own readiness check after each `pulumi up` (not in previews). Unset: none, the provider's awaits only. */
+    readiness?: AppReadinessArgs;
     /**
      * Seconds a pod stays bound to a node that is unreachable or not ready (the node controller's NoExecute taints)
      * before it is evicted and its ReplicaSet replaces it on another node. Defaults to Kubernetes' own 300.

@@ -11,6 +11,12 @@ import * as path from "path";
 /** The passphrase of the workspace's state: a throwaway one, the state goes with the folder. */
 export const PASSPHRASE = "e2e-only-passphrase";
 
+/**
+ * The local file backend's URL for a state folder, as scripts/pulumi-env.sh makes it for npm run local: with
+ * `metadata=skip`, no `.attrs` sidecars, which a killed pulumi can leave empty (that file says why).
+ */
+export const fileBackendUrl = (stateDir: string) => `file://${stateDir}?metadata=skip`;
+
 export interface Workspace {
     /** The project copy: where pulumi runs. */
     dir: string;
@@ -18,7 +24,7 @@ export interface Workspace {
     clusterDir: string;
     /** The kubeconfig kubectl and the program read. */
     kubeconfig: string;
-    /** The local state backend's folder (PULUMI_BACKEND_URL file://...). */
+    /** The local state backend's folder (PULUMI_BACKEND_URL file://...?metadata=skip). */
     stateDir: string;
     /**
      * Temporary files of the commands, removed with the copy: the Kubernetes provider writes a copy of its
@@ -44,7 +50,7 @@ export function createWorkspace(dir = process.env.EKS_NGINX_E2E_WORK || fs.mkdte
         ...process.env,
         CLUSTER_DIR: clusterDir,
         KUBECONFIG: kubeconfig,
-        PULUMI_BACKEND_URL: `file://${stateDir}`,
+        PULUMI_BACKEND_URL: fileBackendUrl(stateDir),
         PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
         TMPDIR: scratch,
         KUBECACHEDIR: path.join(scratch, "kube-cache"),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # npm run lint, second half: shellcheck (Debian's package) on every shell script git tracks, that is every
-# *.sh file and every other file whose first line is a sh or bash shebang (.ci/run, policy/bin/...), so a
+# *.sh file and every other file whose first line is a sh or bash shebang (.ci/run), so a
 # new script is checked once it is added. Findings of every severity fail (shellcheck's default, style and
 # up); its settings are in .shellcheckrc (sourced files are followed, from the sourcing script's folder).
 set -euo pipefail

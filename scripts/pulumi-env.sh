@@ -1,7 +1,8 @@
 # Source this file: the environment for running `pulumi` on the local stage.
 # - Node >= 22 first on PATH; the project's toolchain (.toolchain/bin, npm run toolchain) next, when built;
 #   a Pulumi CLI already on PATH is used otherwise, with its own plugins.
-# - State: $PULUMI_BACKEND_URL if set, else the local file backend in .pulumi-state/.
+# - State: $PULUMI_BACKEND_URL if set, else the local file backend in .pulumi-state/, opened with
+#   `metadata=skip` (below).
 # - TypeScript: nothing to set; Pulumi.yaml's main.js runs the program tsc compiled and type-checked (bin/),
 #   rebuilding it when a source changed, as a plain `pulumi` does.
 # - Secrets: passphrase provider; $PULUMI_CONFIG_PASSPHRASE(_FILE) if set, else a random passphrase kept
@@ -21,7 +22,12 @@ fi
 export PULUMI_SKIP_UPDATE_CHECK=true
 if [ -z "${PULUMI_BACKEND_URL:-}" ]; then
     mkdir -p "$_repo/.pulumi-state"
-    export PULUMI_BACKEND_URL="file://$_repo/.pulumi-state"
+    # metadata=skip: the file backend (gocloud.dev's fileblob) then writes no `<file>.attrs` sidecar. It
+    # writes each state file to a temporary file and renames it, but truncates and rewrites the sidecar in
+    # place, and reads it back before the file; a `pulumi up` killed in between (SIGKILL, a cancelled CI
+    # job) leaves it empty and the stack unreadable ("failed to load checkpoint: EOF"). Pulumi reads
+    # nothing from the sidecars (a content type and an MD5 sum).
+    export PULUMI_BACKEND_URL="file://$_repo/.pulumi-state?metadata=skip"
 fi
 if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
     _pass="$_repo/.pulumi-state/passphrase"

@@ -12,6 +12,7 @@ import type { ServiceLoadBalancer } from "./loadBalancer";
 
 export const SERVICE_TYPES = ["LoadBalancer", "NodePort", "ClusterIP"] as const;
 export const TOPOLOGY_SPREAD = ["ScheduleAnyway", "DoNotSchedule", "Off"] as const;
+export const READINESS_CHECKS = ["http", "api", "off"] as const;
 /** Linux capabilities a container may add back after dropping ALL (names as Kubernetes takes them). */
 export const CAPABILITIES = ["AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE",
     "NET_RAW", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"] as const;
@@ -88,6 +89,8 @@ export const appKeys = {
         .describe("Seconds pulumi up waits for a rollout to become ready before it fails and says why; the old pods keep serving."),
     unreachableNodeSeconds: seconds(0, 3600).default(300)
         .describe("Seconds a pod stays bound to a node that stopped answering (unreachable or not ready) before Kubernetes evicts it and its ReplicaSet starts a replacement on another node. 300 is Kubernetes' own default."),
+    readinessCheck: oneOf(READINESS_CHECKS).optional()
+        .describe("What pulumi up waits for after the provider's awaits, within rolloutTimeout: api, that no pod of an earlier revision is left and the Deployment's pods are all Ready behind the Service (so that the next request is answered by the new version); http, that too and that the url answers from this machine (after a port change: the new port serves); off, neither. Unset: http where the cluster's kubeconfig says its load balancer answers on this machine (the embedded cluster with a real node) and loadBalancer.sourceRanges is unset, else api (kwok's fake nodes serve nothing; another cluster's load balancer, or on EKS an internal or source-restricted one, may not be reachable from where pulumi runs)."),
     drainSeconds: seconds(0, 300, " (0: no drain)").default(5)
         .describe("Seconds a terminating pod keeps serving before its server is told to stop (a preStop sleep), so that kube-proxy and the load balancer stop sending it requests first. The pod's grace period is this plus 30 s."),
 };
@@ -99,15 +102,21 @@ export interface AppTarget {
     kind: "eks" | "kubeconfig";
     /** Images the cluster holds, when it pulls from no registry (by name: nginx, httpd). */
     images?: Record<string, string>;
+    /** Whether the cluster's load balancers answer on this machine (its kubeconfig says so: the embedded cluster's real node). */
+    loadBalancerAnswersHere?: boolean;
 }
 
 /** The WebApp's name and arguments (but its provider, which the cluster gives) for a stack's settings. */
-export function webAppArgs(app: AppSettings, lb: ServiceLoadBalancer, target: AppTarget): { name: string; args: Omit<WebAppArgs, "provider"> } {
+export function webAppArgs(app: AppSettings, lb: ServiceLoadBalancer, target: AppTarget):
+    { name: string; args: Omit<WebAppArgs, "provider" | "readiness">; readiness?: { http: boolean; context?: string } } {
     const a = app.autoscaling;
     const s = app.security;
     const spreadKeys = target.kind === "eks" ? ["kubernetes.io/hostname", "topology.kubernetes.io/zone"] : ["kubernetes.io/hostname"];
+    // Over HTTP only where the cluster says its load balancer answers here, and no source ranges may leave this machine out.
+    const readiness = app.readinessCheck ?? (target.loadBalancerAnswersHere && lb.loadBalancer?.sourceRanges === undefined ? "http" : "api");
     return {
         name: app.appName,
+        readiness: readiness === "off" ? undefined : { http: readiness === "http" },
         args: {
             namespace: app.namespace,
             image: app.image ?? target.images?.nginx ?? DEFAULT_IMAGE,

@@ -21,6 +21,11 @@ const MAX_KUBECONFIG_BYTES = 4 << 20;
  * no registry: `{nginx: <image>, httpd: <image>}`. The embedded cluster writes it (cluster/lib.sh).
  */
 export const IMAGES_EXTENSION = "eks-nginx/images";
+/**
+ * The kubeconfig extension by which a cluster says that its load balancers' addresses answer on the machine that
+ * holds the kubeconfig (`{answers: this-machine}`): the embedded cluster with a real node writes it (cluster/lib.sh).
+ */
+export const LOAD_BALANCER_EXTENSION = "eks-nginx/load-balancer";
 
 export const kubeconfigKeys = {
     kubeconfig: z.string({ error: "a path" }).meta({ accepted: "the path of a kubeconfig file", format: "path" }).optional()
@@ -38,6 +43,8 @@ export interface KubeconfigTarget {
     args: KubeconfigClusterArgs;
     /** Images the cluster lists in its kubeconfig (it pulls from no registry), by name. */
     images?: Record<string, string>;
+    /** Whether the cluster says (in its kubeconfig) that its load balancers answer on this machine. */
+    loadBalancerAnswersHere: boolean;
 }
 
 /**
@@ -101,7 +108,8 @@ export function readKubeconfig(settings: KubeconfigSettings, env: NodeJS.Process
         return refuse("kubeconfig", shown, `a kubeconfig whose cluster ${context.cluster} has a readable CA certificate, ` +
             "or clusterIdentifier set (what identifies the cluster to the Kubernetes provider)");
     }
-    return { args: { kubeconfig: contents, context: s.kubeContext, clusterIdentifier }, images: cluster.images };
+    return { args: { kubeconfig: contents, context: s.kubeContext, clusterIdentifier }, images: cluster.images,
+        loadBalancerAnswersHere: cluster.loadBalancerAnswersHere };
 }
 
 /**
@@ -131,6 +139,7 @@ interface KubeconfigCluster {
     caData?: unknown;
     caFile?: unknown;
     images?: Record<string, string>;
+    loadBalancerAnswersHere: boolean;
 }
 
 interface Kubeconfig {
@@ -155,15 +164,22 @@ function parseKubeconfig(text: string): Kubeconfig | undefined {
         !!i && typeof i === "object" && typeof (i as { name?: unknown }).name === "string");
     const contexts = new Map(named(d.contexts).map((c) => [c.name, { cluster: String(c.context?.cluster ?? "") }]));
     const clusters = new Map(named(d.clusters).map((c) => [c.name, { server: c.cluster?.server, caData: c.cluster?.["certificate-authority-data"],
-        caFile: c.cluster?.["certificate-authority"], images: imagesOf(c.cluster?.extensions) }]));
+        caFile: c.cluster?.["certificate-authority"], images: imagesOf(c.cluster?.extensions),
+        loadBalancerAnswersHere: extensionOf(c.cluster?.extensions, LOAD_BALANCER_EXTENSION)?.answers === "this-machine" }]));
     const current = typeof d["current-context"] === "string" && d["current-context"] !== "" ? d["current-context"] : undefined;
     return { currentContext: current, contexts, clusters };
 }
 
+/** The value of a cluster entry's named extension (kubeconfig `extensions: [{name, extension}]`), if it is an object. */
+function extensionOf(extensions: unknown, name: string): Record<string, unknown> | undefined {
+    const found = Array.isArray(extensions) ? extensions.find((e) => e?.name === name)?.extension : undefined;
+    return found && typeof found === "object" ? found : undefined;
+}
+
 /** The images a cluster entry's extension lists, when it has the extension. */
 function imagesOf(extensions: unknown): Record<string, string> | undefined {
-    const found = Array.isArray(extensions) ? extensions.find((e) => e?.name === IMAGES_EXTENSION)?.extension : undefined;
-    if (!found || typeof found !== "object") {
+    const found = extensionOf(extensions, IMAGES_EXTENSION);
+    if (!found) {
         return undefined;
     }
     return Object.fromEntries(Object.entries(found).filter((e): e is [string, string] => typeof e[1] === "string"));

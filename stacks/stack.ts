@@ -47,8 +47,12 @@ export type StackTarget = { kind: "eks"; args: EksClusterArgs } | { kind: "kubec
 export interface StackSettings {
     settings: StackValues;
     target: StackTarget;
-    /** The WebApp's name and arguments; its provider is the target cluster's. */
-    app: { name: string; args: Omit<WebAppArgs, "provider"> };
+    /**
+     * The WebApp's name and arguments; its provider is the target cluster's, and so is the kubeconfig of its readiness
+     * check, run as `readiness` says (off, or with `http` true, or false: through the API only), in the stack's
+     * kubeContext when one is set.
+     */
+    app: { name: string; args: Omit<WebAppArgs, "provider" | "readiness">; readiness?: { http: boolean; context?: string } };
 }
 
 export interface ReadOptions {
@@ -115,7 +119,11 @@ export function readStack(all: Record<string, string>, options: ReadOptions = {}
     let app: StackSettings["app"] | undefined;
     if (has(...(Object.keys(appKeys) as (keyof AppSettings)[]), "loadBalancer")) {
         problems.push(...loadBalancerRules(isSet(given.loadBalancer) ? given.loadBalancer as Record<string, unknown> : {}, v.loadBalancer, v.serviceType, target));
-        app = webAppArgs(v, serviceLoadBalancer(v.loadBalancer, v.serviceType, target), { kind: target, images: kube?.images });
+        app = webAppArgs(v, serviceLoadBalancer(v.loadBalancer, v.serviceType, target), { kind: target, images: kube?.images, loadBalancerAnswersHere: kube?.loadBalancerAnswersHere ?? false });
+        // The readiness check reads the API as the provider does: with the stack's kubeContext, if one is set.
+        if (app.readiness && kube?.args.context !== undefined) {
+            app.readiness.context = kube.args.context;
+        }
         problems.push(...argProblems(checkWebAppArgs(app.name, app.args), appKeyOf));
     }
 

@@ -1,12 +1,20 @@
 import * as assert from "assert";
 import { ALLOW_INTERNET, AWS_LB_INTERNAL, AWS_LB_TYPE } from "../policy/annotations";
 import { configMap, one, runProgram, stageConfig, writeTempKubeconfig } from "../harness/mocks";
+import { WAIT_FOR } from "../components/webApp";
 
-/** The registered Service's annotations, source ranges and replacement options. */
+const LB_ADDRESS = "jsonpath={.status.loadBalancer.ingress[0]}";
+
+/**
+ * The registered Service's load-balancer annotations (undefined: none), the provider's await condition
+ * (pulumi.com/waitFor, on every Service), source ranges and replacement options.
+ */
 function service() {
     const s = one("kubernetes:core/v1:Service");
+    const { [WAIT_FOR]: waitFor, ...annotations } = s.inputs.metadata.annotations ?? {};
     return {
-        annotations: s.inputs.metadata.annotations,
+        annotations: Object.keys(annotations).length > 0 ? annotations : undefined,
+        waitFor,
         sourceRanges: s.inputs.spec.loadBalancerSourceRanges,
         type: s.inputs.spec.type,
         replaceOnChanges: s.replaceOnChanges,
@@ -26,7 +34,7 @@ describe("load balancer on EKS (loadBalancer)", () => {
     it("by default is the tutorial's: a Classic Load Balancer, internet-facing, no annotation, every address", async () => {
         await runProgram(stageConfig("dev"));
         assert.deepStrictEqual(service(), {
-            annotations: undefined, sourceRanges: undefined, type: "LoadBalancer",
+            annotations: undefined, waitFor: LB_ADDRESS, sourceRanges: undefined, type: "LoadBalancer",
             replaceOnChanges: REPLACE_ON_EKS, deleteBeforeReplace: true,
         });
     });
@@ -62,7 +70,7 @@ describe("load balancer on EKS (loadBalancer)", () => {
         // Leaving LoadBalancer removes an nlb annotation as well: that too must not be done in place.
         await runProgram({ ...stageConfig("dev"), ...configMap({ serviceType: "NodePort" }) });
         assert.deepStrictEqual(service(), {
-            annotations: undefined, sourceRanges: undefined, type: "NodePort",
+            annotations: undefined, waitFor: "jsonpath={.spec.clusterIP}", sourceRanges: undefined, type: "NodePort",
             replaceOnChanges: REPLACE_ON_EKS, deleteBeforeReplace: true,
         });
     });
@@ -73,7 +81,7 @@ describe("load balancer on a kubeconfig cluster (loadBalancer)", () => {
         await runProgram({ ...stageConfig("local"), ...configMap({ kubeconfig: writeTempKubeconfig(), serviceType: "LoadBalancer",
             loadBalancer: { sourceRanges: ["10.0.0.0/8"] } }) });
         assert.deepStrictEqual(service(), {
-            annotations: undefined, sourceRanges: ["10.0.0.0/8"], type: "LoadBalancer", replaceOnChanges: [], deleteBeforeReplace: false,
+            annotations: undefined, waitFor: LB_ADDRESS, sourceRanges: ["10.0.0.0/8"], type: "LoadBalancer", replaceOnChanges: [], deleteBeforeReplace: false,
         });
         await runProgram({ ...stageConfig("local"), ...configMap({ kubeconfig: writeTempKubeconfig(), serviceType: "LoadBalancer",
             loadBalancer: { allowInternet: true } }) });
@@ -83,7 +91,7 @@ describe("load balancer on a kubeconfig cluster (loadBalancer)", () => {
     it("leaves the local stage's Service without load balancer settings as it was", async () => {
         await runProgram({ ...stageConfig("local"), ...configMap({ kubeconfig: writeTempKubeconfig() }) });
         assert.deepStrictEqual(service(), {
-            annotations: undefined, sourceRanges: undefined, type: "LoadBalancer", replaceOnChanges: [], deleteBeforeReplace: false,
+            annotations: undefined, waitFor: LB_ADDRESS, sourceRanges: undefined, type: "LoadBalancer", replaceOnChanges: [], deleteBeforeReplace: false,
         });
     });
 });

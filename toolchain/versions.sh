@@ -3,9 +3,8 @@
 # Every variable here is read by the scripts that source this file (and by toolchain/versions.ts), none by
 # this file itself: shellcheck, checking it alone, would call each one unused.
 # shellcheck disable=SC2034
-PULUMI_VERSION=3.260.0                 # = npm @pulumi/pulumi
-PULUMI_LANGUAGE_NODEJS_VERSION=3.68.0  # newest sdk/v3 on the proxy that carries the language host
-PULUMI_LANGUAGE_NODEJS_BUILD="$PULUMI_LANGUAGE_NODEJS_VERSION-typescript-option"  # patched: toolchain/pulumi/build.sh
+PULUMI_VERSION=3.274.1                 # the CLI; its sdk/v3 also builds the language host. npm serves no 3.274.1 of @pulumi/pulumi
+PULUMI_LANGUAGE_NODEJS_VERSION=3.68.0  # newest sdk/v3 on the proxy that carries the language host's source: patched, pulumi/build.sh
 KUBERNETES_PROVIDER_VERSION=4.25.0     # = npm @pulumi/kubernetes
 # The proxy serves provider/v4 only at this revision: the last commit before the v4.25.0 tag
 # (sdk/v4.25.0 = 144dd813, 2026-01-16; this one 2026-01-15).

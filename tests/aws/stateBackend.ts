@@ -1,5 +1,6 @@
 /** Where npm run test:aws keeps the state and how it encrypts secrets, as scripts/pulumi-env.sh sets them for npm run local. */
 import * as path from "path";
+import { fileBackendUrl } from "../../harness/workspace";
 import type { Env } from "./deps";
 
 export interface StateEnv {
@@ -14,7 +15,7 @@ export interface StateEnv {
 
 export function stateEnv(env: Env, repo: string): StateEnv {
     const local = path.join(repo, ".pulumi-state");
-    const backend = env.PULUMI_BACKEND_URL || `file://${local}`;
+    const backend = env.PULUMI_BACKEND_URL || fileBackendUrl(local);
     const s: StateEnv = { backend, env: { PULUMI_BACKEND_URL: backend }, stateDir: env.PULUMI_BACKEND_URL ? undefined : local };
     if (env.PULUMI_CONFIG_PASSPHRASE) {
         s.env.PULUMI_CONFIG_PASSPHRASE = env.PULUMI_CONFIG_PASSPHRASE;

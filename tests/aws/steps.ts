@@ -93,6 +93,8 @@ const target: TutorialTarget = {
         return a;
     },
     refused: awsRefused,
+    // readinessCheck is api on EKS: the Classic Load Balancer's listeners change after up returns.
+    servesWhenUpReturns: false,
     lastAnswer: (url) => waitForAnswer(url, awsRefused, { timeoutMs: 120_000, log, stopped: () => stopping }),
     afterDestroy: async () => {
         const ofCluster = stackResources().filter((r) => /^(aws|awsx|eks|kubernetes):/.test(r.type));

@@ -17,7 +17,7 @@ import { APP } from "./app";
 import { e2eSuite } from "./suite";
 
 const suite = e2eSuite("e2e node faults", "real");
-const { activeReplicaSets, check, cluster, kubectl, log, pulumi, pulumiAsync, pulumiStdout, readyPods, step, stopClusterLeavingNothing } = suite;
+const { activeReplicaSets, check, cluster, kubectl, kubectlText, log, pulumi, pulumiAsync, pulumiStdout, readyPods, step, stopClusterLeavingNothing } = suite;
 const { clusterDir, kubeconfig } = suite.ws;
 
 const NGINX = toolchainValue("NGINX_IMAGE");
@@ -146,7 +146,7 @@ function rotatedKubeconfig(): string {
     return file;
 }
 
-suite.run(8, async () => {
+suite.run(9, async () => {
     await step("F1. pulumi up with 2 replicas and rolloutTimeout 30: nginx serves on the url", async () => {
         mustSucceed(pulumi(["config", "set", "replicas", "2"]));
         mustSucceed(pulumi(["config", "set", "rolloutTimeout", String(ROLLOUT_TIMEOUT)]));
@@ -193,6 +193,27 @@ suite.run(8, async () => {
         await failingRollout(["image", MISSING], /ErrImagePull|ImagePullBackOff|pull/i,
             (pod) => pod.status.containerStatuses?.[0]?.state?.waiting?.reason ?? JSON.stringify(pod.status.containerStatuses?.[0]?.state));
         await recover(["set", "image", NGINX]);
+    });
+
+    await step("F5b. pods that never become ready behind a changed Service (node cordoned, pods deleted, their replacements Pending): up with port 8081 fails within rolloutTimeout and says why; uncordoned, :8081 serves the moment up returns", async () => {
+        kubectlText("cordon", "localhost");
+        try {
+            kubectlText("delete", "pods", "-n", "default", "-l", `app=${APP}`, "--wait=false");
+            mustSucceed(pulumi(["config", "set", "port", "8081"]));
+            const r = pulumi(["up", "--yes"]);
+            check("pulumi up fails", r.code !== 0, `exit ${r.code} after ${r.seconds.toFixed(1)} s`);
+            check(`within rolloutTimeout ${ROLLOUT_TIMEOUT} s (+60 s for start-up)`, r.seconds < ROLLOUT_TIMEOUT + 60, `${r.seconds.toFixed(1)} s`);
+            const reason = r.output.split("\n").find((l) => /0 of 2 pods ready behind Service sample-service/.test(l))?.trim();
+            check("the readiness check's reason: no pod ready behind the Service, and why (unschedulable)", reason !== undefined && /unschedulable/i.test(reason),
+                reason ?? tail(r.output, 15));
+        } finally {
+            kubectlText("uncordon", "localhost");
+        }
+        mustSucceed(pulumi(["up", "--yes"]));
+        const right = await get(url.replace(/:\d+$/, ":8081"));
+        check("uncordoned: up succeeds, and the moment it returned :8081 serves nginx's page", pageOf(right) === "nginx", `${right.status || right.error}`);
+        mustSucceed(pulumi(["config", "rm", "port"]));
+        mustSucceed(pulumi(["up", "--yes"]));
     });
 
     await step("F6. every cluster process killed with SIGKILL: start brings the cluster, its pods and the url back", async () => {

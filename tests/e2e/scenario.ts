@@ -22,6 +22,7 @@ const embedded: TutorialTarget = {
         return answer;
     },
     refused: (a) => a.error === "ECONNREFUSED",
+    servesWhenUpReturns: true,
     afterDestroy: async () => {
         const left = appObjects();
         const svc = kubectl("get", "services", "-n", "default").items.map((s: { metadata: { name: string } }) => s.metadata.name);

@@ -26,7 +26,26 @@ export interface TutorialTarget {
     connect?: () => void;
     /** An answer where nothing should serve any more, waiting (bounded) while the load balancer lets go (AWS); unset: one GET. */
     lastAnswer?: (url: string) => Promise<Answer>;
+    /**
+     * Whether `pulumi up` waits until the url answers from this machine (readinessCheck http), so that a new port
+     * serves the moment it returns; false where the check is API-only (EKS: the listeners change after it returns).
+     */
+    servesWhenUpReturns: boolean;
 }
+
+/** `n` GETs on new connections, one after the other, sent the moment `pulumi up` returned: the pages that answered. */
+async function answersRightAfter(url: string, n: number): Promise<{ pages: string[]; seconds: number }> {
+    const t0 = Date.now();
+    const pages: string[] = [];
+    for (let i = 0; i < n; i++) {
+        const a = await get(url, 2000);
+        pages.push(pageOf(a) === "other" ? a.error ?? `HTTP ${a.status}` : pageOf(a));
+    }
+    return { pages, seconds: (Date.now() - t0) / 1000 };
+}
+
+const tally = (pages: string[]) => Object.entries(pages.reduce<Record<string, number>>((n, p) => ({ ...n, [p]: (n[p] ?? 0) + 1 }), {}))
+    .map(([p, n]) => `${n} × ${p}`).join(", ");
 
 export interface TutorialStep {
     title: string;
@@ -102,6 +121,11 @@ export function tutorialSteps(t: TutorialTarget, tools: StepTools): TutorialStep
             const before = service();
             mustSucceed(pulumi(["config", "set", "port", "8080"]));
             mustSucceed(pulumi(["up", "--yes"]));
+            if (t.servesWhenUpReturns) {
+                const right = await answersRightAfter(`http://${address}:8080/`, 10);
+                check("the moment up returned, :8080 serves: 10 GETs, all nginx's page", right.pages.every((p) => p === "nginx"),
+                    `${tally(right.pages)} in ${right.seconds.toFixed(2)} s`);
+            }
             const s = service();
             check("service port 8080 → the container's port http", s.spec.ports[0].port === 8080 && s.spec.ports[0].targetPort === "http",
                 `${s.spec.ports[0].port} → ${s.spec.ports[0].targetPort}`);
@@ -123,7 +147,11 @@ export function tutorialSteps(t: TutorialTarget, tools: StepTools): TutorialStep
             mustSucceed(pulumi(["config", "set", "image", httpd]));
             mustSucceed(pulumi(["config", "set", "replicas", "1"]));
             const r = await pulumiAsync(["up", "--yes"]).done;
-            // A moment more: what the last old pod served while it drained.
+            // The README's curl right after up: answered by the new image only, since up returned once no old pod was left.
+            const right = await answersRightAfter(url, 20);
+            check("the moment up returned: 20 GETs, all \"It works!\" (no old pod left to answer)", right.pages.every((p) => p === "httpd"),
+                `${tally(right.pages)} in ${right.seconds.toFixed(2)} s`);
+            // A moment more for the traffic's last requests.
             await wait(2000);
             const report = await traffic.stop();
             mustSucceed(r);

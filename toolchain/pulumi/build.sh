@@ -13,66 +13,38 @@ use_from_path pulumi "$PULUMI_VERSION" version ||
 go_build pulumi "$PULUMI_VERSION" "$here/cli" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi \
     -tags osusergo,grpcnotrace -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION"
 
-# The language host of sdk/v3 v3.68.0 takes the project's runtime options (typescript, ...) only as flags,
-# which today's CLIs no longer pass (they send them in the run request, a field 3.68 does not know), so it
-# would always run programs through ts-node. Built from a copy of its package with one change: Run reads
-# `typescript` from the program's Pulumi.yaml, as current hosts do (Pulumi.yaml here: typescript: false).
+# The Node.js language host. The proxy serves no release of its own module; its last release as a package is
+# sdk/v3 v3.68.0's, which today's CLIs cannot use as it is: it reads the runtime options (typescript, ...)
+# only from flags, which they no longer pass, and it cannot run a policy pack (RunPlugin: "not supported"),
+# which CLIs since 3.221 start through the language host its PulumiPolicy.yaml names. So it is built from a
+# copy of that package, patched (language-nodejs/host.patch) and with two files added (run_plugin.go,
+# runtime_options.go), against sdk/v3 of the CLI's own release (language-nodejs/go.mod), whose protocol
+# has the fields RunPlugin needs and whose policy proxy it uses. Cached by the hash of those files.
 host=pulumi-language-nodejs
-cached="$TOOLCHAIN_CACHE/$host-$PULUMI_LANGUAGE_NODEJS_BUILD/$host"
+patches="$here/language-nodejs"
+grep -qE "^[[:space:]]*(require )?github.com/pulumi/pulumi/sdk/v3 v$PULUMI_VERSION\$" "$patches/go.mod" ||
+    die "$host: language-nodejs/go.mod must require sdk/v3 v$PULUMI_VERSION, the CLI's release"
+build="$PULUMI_LANGUAGE_NODEJS_VERSION-$(cat "$patches/go.mod" "$patches/go.sum" "$patches/host.patch" "$patches"/*.go | sha256sum | cut -c1-12)"
+dir="$TOOLCHAIN_CACHE/$host-$build"
+cached="$dir/$host"
 t0=$SECONDS
 if [ ! -x "$cached" ]; then
     command -v go >/dev/null || die "$host: Go is needed to build it"
-    log "$host $PULUMI_LANGUAGE_NODEJS_BUILD: building (minutes on a cold Go cache)"
-    dir="$TOOLCHAIN_CACHE/$host-$PULUMI_LANGUAGE_NODEJS_BUILD"
+    command -v patch >/dev/null || apt_install patch   # Debian priority optional: not on every machine
+    log "$host $build: building (minutes on a cold Go cache)"
+    sdk=github.com/pulumi/pulumi/sdk/v3@v$PULUMI_LANGUAGE_NODEJS_VERSION
+    progress_run "$host $build" "fetching $sdk" "$dir/download.log" \
+        in_dir "$TOOLCHAIN_CACHE" GOFLAGS=-mod=mod go mod download -json "$sdk" || die "$host: go mod download $sdk"
+    src=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' "$dir/download.log")/nodejs/cmd/$host
+    [ -f "$src/main.go" ] || die "$host: $src/main.go not found after download (log: $dir/download.log)"
     work="$dir/src"
     rm -rf "$work" && mkdir -p "$work"
-    cp "$here/language-nodejs/go.mod" "$here/language-nodejs/go.sum" "$work/"
-    progress_run "$host $PULUMI_LANGUAGE_NODEJS_BUILD" "fetching its package" "$dir/list.log" \
-        in_dir "$work" GOFLAGS=-mod=mod go list -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs \
-        || die "$host: go list of its package"
-    src=$(tail -n 1 "$dir/list.log")
-    [ -d "$src" ] || die "$host: go list printed no folder (log: $dir/list.log)"
     find "$src" -maxdepth 1 -name '*.go' ! -name '*_test.go' -exec cp {} "$work/" \;
     chmod -R u+w "$work"
-    grep -q 'if host.typescript {' "$work/main.go" || die "$host: main.go is not the one this patch expects"
-    sed -i 's/if host.typescript {/if host.typescriptFor(req) {/' "$work/main.go"
-    cat >"$work/typescript_option.go" <<'GO'
-package main
-
-import (
-	"os"
-
-	"github.com/pulumi/pulumi/sdk/v3/go/common/encoding"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/workspace"
-	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
-)
-
-// typescriptFor is the program's `runtime.options.typescript` from its Pulumi.yaml (eks-nginx toolchain
-// patch), or the -typescript flag (default true) when the project sets none. Only `runtime` is read: this
-// release's project schema would refuse keys that newer CLIs accept.
-func (host *nodeLanguageHost) typescriptFor(req *pulumirpc.RunRequest) bool {
-	path, err := workspace.DetectProjectPathFrom(req.GetPwd())
-	if err != nil {
-		return host.typescript
-	}
-	m, _ := encoding.Detect(path)
-	b, err := os.ReadFile(path)
-	if m == nil || err != nil {
-		return host.typescript
-	}
-	var proj struct {
-		Runtime workspace.ProjectRuntimeInfo `json:"runtime" yaml:"runtime"`
-	}
-	if m.Unmarshal(b, &proj) != nil {
-		return host.typescript
-	}
-	if v, ok := proj.Runtime.Options()["typescript"].(bool); ok {
-		return v
-	}
-	return host.typescript
-}
-GO
-    progress_run "$host $PULUMI_LANGUAGE_NODEJS_BUILD" building "$dir/build.log" \
+    patch -d "$work" -p1 --quiet --no-backup-if-mismatch <"$patches/host.patch" ||
+        die "$host: language-nodejs/host.patch does not apply to $src"
+    cp "$patches/go.mod" "$patches/go.sum" "$patches"/*.go "$work/"
+    progress_run "$host $build" building "$dir/build.log" \
         in_dir "$work" CGO_ENABLED=0 GOFLAGS=-mod=mod go build -v -trimpath -o "$cached.tmp" \
         -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_LANGUAGE_NODEJS_VERSION" . \
         || die "$host: go build"
@@ -81,7 +53,7 @@ GO
 fi
 rm -f "$TOOLCHAIN_BIN/$host"
 install -m 0755 "$cached" "$TOOLCHAIN_BIN/$host"
-log "$host $PULUMI_LANGUAGE_NODEJS_BUILD: ready in $((SECONDS - t0))s"
+log "$host $build: ready in $((SECONDS - t0))s"
 
 # The provider's main embeds schema-embed.json and terraform-mapping-embed.json, which its go:generate
 # step writes and its module zip lacks: build from a writable copy of the module source.
