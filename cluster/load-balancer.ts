@@ -20,6 +20,7 @@
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as http from "node:http";
 import * as https from "node:https";
 import * as net from "node:net";
 import * as path from "node:path";
@@ -162,6 +163,40 @@ function list(settings: ReturnType<typeof clusterSettings>, url: string): Promis
     });
 }
 
+/** kube-proxy's /healthz on a node answers 200 within a second. */
+function kubeProxyHealthy(ip: string): Promise<boolean> {
+    return new Promise((resolve) => {
+        const req = http.get({ host: ip, port: KUBE_PROXY_HEALTH_PORT, path: "/healthz", timeout: 1000 }, (res) => {
+            res.resume();
+            resolve(res.statusCode === 200);
+        });
+        req.on("timeout", () => req.destroy());
+        req.on("error", () => resolve(false));
+    });
+}
+
+/**
+ * The nodes registered with the load balancer, as a cloud registers an instance in its target group: a node
+ * joins once its kube-proxy has answered healthy (HAProxy would count a server it has never checked as up and
+ * send it connections that its NodePort, not programmed yet, refuses), and stays until its Node is gone; from
+ * then on HAProxy's own checks take it out of rotation and back.
+ */
+async function registeredNodes(nodes: any[], registered: Set<string>): Promise<any[]> {
+    const present = new Set(nodes.map((n) => n.metadata?.name as string));
+    for (const name of [...registered]) {
+        if (!present.has(name)) registered.delete(name);
+    }
+    const candidates = backendNodes(nodes).filter((n) => !registered.has(n.name));
+    const healthy = await Promise.all(candidates.map((n) => kubeProxyHealthy(n.ip)));
+    candidates.forEach((n, i) => {
+        if (healthy[i]) {
+            registered.add(n.name);
+            log(`registered node ${n.name} (${n.ip}): kube-proxy answers healthy`);
+        }
+    });
+    return nodes.filter((n) => registered.has(n.metadata?.name));
+}
+
 const log = (message: string) => console.log(`${new Date().toISOString()} ${message}`);
 
 /** Writes `config` as HAProxy's configuration when it differs, checked first, and reloads HAProxy. */
@@ -194,10 +229,11 @@ export async function main(args: string[]): Promise<void> {
     }
     log(`controller of the load balancer of ${clusterDir}: API https://127.0.0.1:${settings.apiPort}, statistics on http://127.0.0.1:${settings.statsPort}/`);
     let lastError = "";
+    const registered = new Set<string>();
     for (;;) {
         try {
             const [services, nodes] = await Promise.all([list(settings, "/api/v1/services"), list(settings, "/api/v1/nodes")]);
-            await apply(settings.lbDir, config(services, nodes));
+            await apply(settings.lbDir, config(services, await registeredNodes(nodes, registered)));
             lastError = "";
         } catch (e) {
             const message = (e as Error).message.split("\n")[0];
