@@ -237,16 +237,23 @@ node_summary() {
     echo "$(node_count) $kind nodes ($(awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $3 }' "$dir/nodes"))"
 }
 
-# kill_recorded: TERM to each recorded PID that is still ours (reverse start order: the load balancer, kwok and
-# the controllers before the API server, etcd last), KILL to any left after 10s.
+# kill_recorded: TERM to each recorded PID that is still ours, in reverse start order, and KILL to any left
+# after 10s: first everything but etcd (the load balancer, kwok and the controllers, the API server), then
+# etcd. kube-apiserver's last act is removing its address from the `kubernetes` Service's endpoints in etcd:
+# with etcd stopped at the same moment it waited out its 10 s and was killed.
 kill_recorded() {
-    local name pid pids=() names=()
+    local name pid pids=() names=() survivors=0 phase
     while read -r name pid; do pids=("$pid" "${pids[@]}"); names[pid]=$name; done <"$dir/pids"
-    for pid in "${pids[@]}"; do
-        if alive "$pid"; then kill -TERM "$pid" 2>/dev/null || true; fi
+    for phase in others etcd; do
+        local batch=()
+        for pid in "${pids[@]}"; do
+            if { [ "$phase" = etcd ] && [ "${names[pid]}" = etcd ]; } || { [ "$phase" = others ] && [ "${names[pid]}" != etcd ]; }; then batch+=("$pid"); fi
+        done
+        for pid in "${batch[@]}"; do
+            if alive "$pid"; then kill -TERM "$pid" 2>/dev/null || true; fi
+        done
+        for pid in "${batch[@]}"; do await_exit "$pid" "${names[pid]}" || survivors=$((survivors + 1)); done
     done
-    local survivors=0
-    for pid in "${pids[@]}"; do await_exit "$pid" "${names[pid]}" || survivors=$((survivors + 1)); done
     [ "$survivors" -eq 0 ] || die "$survivors process(es) still running"
 }
 
