@@ -53,7 +53,8 @@ export function haproxyConfig(input: LoadBalancerInput): string {
     const lines = [
         "# Written by cluster/load-balancer.ts from the cluster's LoadBalancer Services and Nodes; rewritten on every change.",
         "global",
-        "    log stderr format short local0 info",
+        // Timestamped, so that a client's failed request can be matched with the connection's line.
+        "    log stderr format iso local0 info",
         `    stats socket ${input.lbDir}/admin.sock mode 600 level admin expose-fd listeners`,
         `    server-state-file ${input.lbDir}/server-state`,
         // An old worker left by a reload ends after this long even if a client keeps its connection open.
@@ -62,6 +63,9 @@ export function haproxyConfig(input: LoadBalancerInput): string {
         "    mode tcp",
         "    log global",
         "    option log-health-checks",
+        // A line per connection that ended in error (with its server and termination state), none for the others.
+        "    option tcplog",
+        "    option dontlog-normal",
         "    timeout connect 2s",
         "    timeout client 60s",
         "    timeout server 60s",
@@ -175,23 +179,42 @@ function kubeProxyHealthy(ip: string): Promise<boolean> {
     });
 }
 
+/** A TCP connection to ip:port is accepted within a second. */
+function accepts(ip: string, port: number): Promise<boolean> {
+    return new Promise((resolve) => {
+        const c = net.connect({ host: ip, port, timeout: 1000 }, () => {
+            c.destroy();
+            resolve(true);
+        });
+        c.on("timeout", () => {
+            c.destroy();
+            resolve(false);
+        });
+        c.on("error", () => resolve(false));
+    });
+}
+
 /**
  * The nodes registered with the load balancer, as a cloud registers an instance in its target group: a node
- * joins once its kube-proxy has answered healthy (HAProxy would count a server it has never checked as up and
- * send it connections that its NodePort, not programmed yet, refuses), and stays until its Node is gone; from
- * then on HAProxy's own checks take it out of rotation and back.
+ * joins once its kube-proxy answers healthy and its NodePorts accept connections (HAProxy would count a server
+ * it has never checked as up and send it connections that a NodePort not programmed yet refuses; kube-proxy's
+ * /healthz alone can answer 200 before its first sync), and stays until its Node is gone; from then on
+ * HAProxy's own checks take it out of rotation and back.
  */
-async function registeredNodes(nodes: any[], registered: Set<string>): Promise<any[]> {
+async function registeredNodes(nodes: any[], services: any[], registered: Set<string>): Promise<any[]> {
     const present = new Set(nodes.map((n) => n.metadata?.name as string));
     for (const name of [...registered]) {
         if (!present.has(name)) registered.delete(name);
     }
+    const nodePorts: number[] = services.filter((s) => s.spec?.type === "LoadBalancer")
+        .flatMap((s) => (s.spec.ports ?? []).map((p: any) => p.nodePort).filter(Boolean));
+    const ready = async (ip: string) => (await kubeProxyHealthy(ip)) && (await Promise.all(nodePorts.map((p) => accepts(ip, p)))).every(Boolean);
     const candidates = backendNodes(nodes).filter((n) => !registered.has(n.name));
-    const healthy = await Promise.all(candidates.map((n) => kubeProxyHealthy(n.ip)));
+    const healthy = await Promise.all(candidates.map((n) => ready(n.ip)));
     candidates.forEach((n, i) => {
         if (healthy[i]) {
             registered.add(n.name);
-            log(`registered node ${n.name} (${n.ip}): kube-proxy answers healthy`);
+            log(`registered node ${n.name} (${n.ip}): kube-proxy answers healthy, NodePorts ${nodePorts.join(", ") || "none"} accept`);
         }
     });
     return nodes.filter((n) => registered.has(n.metadata?.name));
@@ -233,7 +256,7 @@ export async function main(args: string[]): Promise<void> {
     for (;;) {
         try {
             const [services, nodes] = await Promise.all([list(settings, "/api/v1/services"), list(settings, "/api/v1/nodes")]);
-            await apply(settings.lbDir, config(services, await registeredNodes(nodes, registered)));
+            await apply(settings.lbDir, config(services, await registeredNodes(nodes, services, registered)));
             lastError = "";
         } catch (e) {
             const message = (e as Error).message.split("\n")[0];

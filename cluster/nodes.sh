@@ -87,7 +87,6 @@ remove_node() {
     [ "$(cat "$dir/mode" 2>/dev/null)" = real ] || die "remove-node works on real nodes only"
     [ "$(node_count)" -gt 1 ] || die "$name is the cluster's only node (a node group keeps at least one)"
     if alive "$(pid_of "$name/kubelet")" && node_ready "$name"; then
-        kc cordon "$name" >&2
         kc drain "$name" --ignore-daemonsets --delete-emptydir-data --timeout "${TIMEOUT}s" >&2 ||
             die "draining $name did not finish within ${TIMEOUT}s (it stays cordoned)"
         kc taint node "$name" "ToBeDeletedByClusterAutoscaler=$(date +%s):NoSchedule" --overwrite >/dev/null

@@ -185,11 +185,19 @@ suite.run(9, async () => {
         let notReadyAt = 0;
         let evictedAt = 0;
         let replacedAt = 0;
+        let endpointOutAt = 0;
         while (Date.now() - killedAt < 240_000 && !replacedAt) {
             await sleep(500);
             const node = kubectl("get", "node", victim.name);
             if (!notReadyAt && (node.spec.taints ?? []).some((t: any) => t.key === "node.kubernetes.io/unreachable" && t.effect === "NoExecute")) {
                 notReadyAt = Date.now();
+            }
+            if (!endpointOutAt && lostPod) {
+                const endpoints = kubectl("get", "endpointslices", "-n", "default", "-l", "kubernetes.io/service-name=sample-service").items
+                    .flatMap((e: any) => e.endpoints ?? []).filter((e: any) => e.targetRef?.uid === lostPod.metadata.uid);
+                if (endpoints.every((e: any) => e.conditions?.ready === false)) {
+                    endpointOutAt = Date.now();
+                }
             }
             const pods = kubectl("get", "pods", "-n", "default").items;
             if (!evictedAt && lostPod && !pods.some((p: any) => p.metadata.uid === lostPod.metadata.uid && !p.metadata.deletionTimestamp)) {
@@ -213,6 +221,7 @@ suite.run(9, async () => {
             report.sent >= RPS * (report.seconds - 2) && settled, report.failures.slice(0, 3).join("; "));
         const taint = notReadyAt ? seconds(notReadyAt - killedAt) : "never";
         const eviction = notReadyAt && evictedAt ? (evictedAt - notReadyAt) / 1000 : NaN;
+        log(`${victim.name}: its pod out of the Service's endpoints ${endpointOutAt ? seconds(endpointOutAt - killedAt) : "never"} after the crash`);
         log(`${victim.name}: the node controller's unreachable taint ${taint} after the crash; the pod evicted ${eviction.toFixed(1)} s after the taint; 3 Ready pods elsewhere ${replacedAt ? seconds(replacedAt - killedAt) : "never"} after the crash`);
         check(`the lost pod evicted ${eviction.toFixed(1)} s after the unreachable taint (tolerationSeconds ${UNREACHABLE_SECONDS}, not Kubernetes' 300)`,
             eviction >= UNREACHABLE_SECONDS - 2 && eviction <= UNREACHABLE_SECONDS + 15, `taint at ${taint}`);
@@ -256,7 +265,9 @@ suite.run(9, async () => {
         check(`${report.sent} requests, ${report.failed} failed, nginx then httpd`, report.failed === 0 && report.pages.at(-1)?.startsWith("httpd") === true,
             report.failures.join("; ") || report.pages.join(", "));
         const rs = activeReplicaSets();
-        check(`one active ReplicaSet on ${HTTPD}, 3 Ready pods spread`, rs.length === 1 && rs[0].endsWith(`=${HTTPD}`) && spreadOverThree(), `${rs.join(", ")}; ${showPlacement()}`);
+        // The spread is ScheduleAnyway (a preference), so a rollout may leave two pods on a node: shown, not required.
+        check(`one active ReplicaSet on ${HTTPD}, 3 Ready pods`, rs.length === 1 && rs[0].endsWith(`=${HTTPD}`) && readyPods().length === 3,
+            `${rs.join(", ")}; placement ${showPlacement()}`);
         const types = suite.stackResources().map((x) => x.type).filter((t) => t.startsWith("kubernetes:")).sort();
         check("the state holds each object once", JSON.stringify(types) === JSON.stringify(
             ["kubernetes:apps/v1:Deployment", "kubernetes:core/v1:Service", "kubernetes:policy/v1:PodDisruptionBudget"]), types);

@@ -58,7 +58,7 @@ export function e2eSuite(name: string, node: "real" | "kwok"): Suite {
     };
     const run = (expectedSteps: number, body: () => Promise<void>): void => {
         const t0 = Date.now();
-        console.log(`${name}: ${node === "real" ? "a real node" : "kwok's fake nodes"}; project copy and state in ${ws.dir}`);
+        console.log(`${name}: ${node === "real" ? "real nodes" : "kwok's fake nodes"}; project copy and state in ${ws.dir}`);
         (async () => {
             copyProject(ws, tools.log);
             if (node === "real") {
