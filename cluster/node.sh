@@ -331,12 +331,14 @@ start_nodes() {
 # ---- stop: every step tolerates what a crash or a half-done start left ----
 
 # node_pids NAME: every process of node NAME: those in its cgroups, and any other started with its paths.
+# The cgroups' and links' names are the same in every cluster, so while another cluster's nodes run on the
+# machine (this one's left behind by a reboot, say), only the processes naming this cluster's paths count.
 node_pids() {
-    local folder p groups
+    local folder p groups=()
     folder=$(node_folder "$1")
-    mapfile -t groups < <(node_cgroups "$1")
+    other_node_here || mapfile -t groups < <(node_cgroups "$1")
     {
-        find "${groups[@]}" -name cgroup.procs -exec cat {} + 2>/dev/null || true
+        [ ${#groups[@]} -eq 0 ] || find "${groups[@]}" -name cgroup.procs -exec cat {} + 2>/dev/null || true
         for p in /proc/[0-9]*; do
             if grep -qF -- "$folder/" "$p/cmdline" 2>/dev/null; then echo "${p#/proc/}"; fi
         done
@@ -374,10 +376,12 @@ stop_nodes() {
             if alive "$pid"; then await_exit "$pid" "$name/$component" || true; fi
         done
         kill_node_processes "$name"
-        detach_node "$name"
-        for group in $(node_cgroups "$name"); do
-            [ ! -d "$group" ] || find "$group" -depth -type d -exec rmdir {} + 2>/dev/null || true
-        done
+        if ! other_node_here; then
+            detach_node "$name"
+            for group in $(node_cgroups "$name"); do
+                [ ! -d "$group" ] || find "$group" -depth -type d -exec rmdir {} + 2>/dev/null || true
+            done
+        fi
         local folder
         folder=$(node_folder "$name")
         # Safety net: a node's mounts live in its own namespace, gone with its processes.
