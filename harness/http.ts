@@ -50,6 +50,8 @@ export interface TrafficReport {
     failed: number;
     /** The first failures, as "<time s> <status or error>". */
     failures: string[];
+    /** The last failures, as "<time s> <status or error>" (the same as failures when there are 10 or fewer). */
+    lastFailures: string[];
     /** When the last failed request was sent, in seconds from the stream's start (null: none failed). */
     lastFailureAt: number | null;
     /** The answering server of each successful request, in order, with runs collapsed: e.g. ["nginx 412", "httpd 97"]. */
@@ -70,7 +72,7 @@ export function startTraffic(url: string, requestsPerSecond: number): { child: C
 
 async function main(url: string, rps: number): Promise<void> {
     const t0 = Date.now();
-    const report: TrafficReport = { url, requestsPerSecond: rps, startedAt: t0, seconds: 0, sent: 0, failed: 0, failures: [], lastFailureAt: null, pages: [] };
+    const report: TrafficReport = { url, requestsPerSecond: rps, startedAt: t0, seconds: 0, sent: 0, failed: 0, failures: [], lastFailures: [], lastFailureAt: null, pages: [] };
     const inFlight = new Set<Promise<void>>();
     let last = "";
     let run = 0;
@@ -101,6 +103,7 @@ async function main(url: string, rps: number): Promise<void> {
             if (page === "other") {
                 report.failed++;
                 report.lastFailureAt = Math.max(report.lastFailureAt ?? 0, Number(at));
+                report.lastFailures = [...report.lastFailures, `${at} s: ${a.error ?? `HTTP ${a.status}`}`].slice(-10);
                 if (report.failures.length < 10) {
                     report.failures.push(`${at} s: ${a.error ?? `HTTP ${a.status}`}`);
                 }

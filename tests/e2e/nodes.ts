@@ -58,6 +58,27 @@ function spreadOverThree(): boolean {
     return readyPods().length === 3 && used.length === 3 && used.every(([, c]) => c === 1) && new Set(used.map(([n]) => zones.get(n))).size === 3;
 }
 
+/**
+ * The load balancer's failed connections between two moments (HAProxy's tcplog lines, one per connection that
+ * ended in error), counted per node and termination state (sC: the node's connect timed out, SC: refused or
+ * reset; cluster/load-balancer.ts): where a client's failure happened.
+ */
+function lbErrors(from: number, to: number): string {
+    const file = `${suite.ws.clusterDir}/logs/load-balancer.log`;
+    const counts = new Map<string, number>();
+    let last = 0;
+    for (const line of fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n") : []) {
+        const m = /^(\S+) \S+ \[[^\]]+\] \S+ [^/\s]+\/(\S+) \S+ \d+ (\S\S)/.exec(line);
+        const at = m ? Date.parse(m[1]) : NaN;
+        if (m && at >= from && at <= to) {
+            counts.set(`${m[2]} ${m[3]}`, (counts.get(`${m[2]} ${m[3]}`) ?? 0) + 1);
+            last = Math.max(last, at);
+        }
+    }
+    return counts.size === 0 ? "the load balancer logged no failed connection" :
+        `the load balancer's failed connections: ${[...counts].map(([k, v]) => `${k} ${v}`).join(", ")}; the last ${seconds(last - from)} after the start`;
+}
+
 /** Runs `body` under a stream of requests to the url and checks that none failed. */
 async function noneFailed(what: string, body: () => Promise<void> | void): Promise<TrafficReport> {
     const traffic = startTraffic(url, RPS);
@@ -69,6 +90,9 @@ async function noneFailed(what: string, body: () => Promise<void> | void): Promi
     }
     const report = await traffic.stop();
     log(`traffic: ${report.sent} requests in ${report.seconds.toFixed(1)} s; answers: ${report.pages.join(", ")}`);
+    if (report.failed > 0) {
+        log(lbErrors(report.startedAt, Date.now()));
+    }
     check(`${what}: ${report.sent} requests, ${report.failed} failed`, report.failed === 0 && report.sent >= RPS * (report.seconds - 2),
         report.failures.join("; ") || `${report.sent} sent`);
     return report;
@@ -213,6 +237,8 @@ suite.run(9, async () => {
         const crashAt = (killedAt - report.startedAt) / 1000;
         const recovered = report.lastFailureAt === null ? 0 : report.lastFailureAt - crashAt;
         log(`traffic: ${report.sent} requests in ${report.seconds.toFixed(1)} s; answers: ${report.pages.join(", ")}; failures: ${report.failures.join("; ")}`);
+        log(`last failures: ${report.lastFailures.join("; ")}`);
+        log(lbErrors(killedAt, Date.now()));
         log(`${victim.name} killed at ${crashAt.toFixed(1)} s of the stream; every request succeeds again ${recovered.toFixed(1)} s after the crash`);
         // Counted, not required to be 0: until the node controller marks the node's pod not ready, kube-proxy on the
         // other nodes still sends it a share of the requests. Required: every request succeeds again before the end.
@@ -262,6 +288,9 @@ suite.run(9, async () => {
         await sleep(1000);
         const report = await traffic.stop();
         log(`traffic: ${report.sent} requests in ${report.seconds.toFixed(1)} s; answers: ${report.pages.join(", ")}`);
+        if (report.failed > 0) {
+            log(`failures: ${report.lastFailures.join("; ")}; ${lbErrors(report.startedAt, Date.now())}`);
+        }
         check(`${report.sent} requests, ${report.failed} failed, nginx then httpd`, report.failed === 0 && report.pages.at(-1)?.startsWith("httpd") === true,
             report.failures.join("; ") || report.pages.join(", "));
         const rs = activeReplicaSets();
