@@ -1,6 +1,7 @@
 # The embedded cluster's control plane: certificates, etcd, kube-apiserver, kube-controller-manager,
-# kube-scheduler and kwok, all on 127.0.0.1. kwok plays the cloud's load-balancer controller through
-# cluster/stages/, and in `kwok` node mode also fakes the nodes and their pods.
+# kube-scheduler and kwok, all on 127.0.0.1. kwok gives each LoadBalancer Service its address and finalizer
+# through cluster/stages/ (load-balancer.sh answers there on real nodes), and in `kwok` node mode also fakes
+# the nodes and their pods.
 # shellcheck shell=bash
 [ -z "${_cluster_control_plane_sh:-}" ] || return 0 # read once (see lib.sh)
 _cluster_control_plane_sh=1
@@ -10,7 +11,20 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 SERVICE_IP=10.96.0.1 # the kubernetes Service's ClusterIP: first address of SERVICE_CIDR (lib.sh)
 stages="$repo/cluster/stages"
 
-# gen_pki: a new CA and every certificate and key of the cluster in $dir/pki (openssl; log in logs/pki.log).
+# sign_cert NAME SUBJECT EXTENSIONS: pki/NAME.key and pki/NAME.crt signed by the cluster's CA (openssl; run in pki/).
+sign_cert() {
+    openssl ecparam -name prime256v1 -genkey -noout -out "$1.key"
+    openssl req -new -key "$1.key" -subj "$2" -out "$1.csr"
+    printf '%b' "$3" >"$1.ext"
+    openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 365 -sha256 -extfile "$1.ext" -out "$1.crt"
+    rm -f "$1.csr" "$1.ext"
+    chmod 600 "$1.key"
+}
+CLIENT_CERT="basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n"
+SERVER_CERT="basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
+
+# gen_pki: a new CA and the cluster's certificates and keys in $dir/pki (openssl; log in logs/pki.log). The
+# nodes' own come with each node (sign_node_certs).
 gen_pki() {
     local pki=$dir/pki
     mkdir -p "$pki"
@@ -20,25 +34,13 @@ gen_pki() {
         openssl ecparam -name prime256v1 -genkey -noout -out ca.key
         openssl req -x509 -new -key ca.key -sha256 -days 365 -subj "/CN=embedded-cluster-ca" \
             -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" -out ca.crt
-        # sign NAME SUBJECT EXTENSIONS: NAME.key and NAME.crt signed by the CA.
-        sign() {
-            openssl ecparam -name prime256v1 -genkey -noout -out "$1.key"
-            openssl req -new -key "$1.key" -subj "$2" -out "$1.csr"
-            printf '%b' "$3" >"$1.ext"
-            openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 365 -sha256 -extfile "$1.ext" -out "$1.crt"
-            rm -f "$1.csr" "$1.ext"
-        }
-        local client="basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n"
-        local server="basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
-        sign apiserver "/CN=kube-apiserver" "${server}subjectAltName=IP:127.0.0.1,IP:$SERVICE_IP,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n"
-        sign admin "/O=system:masters/CN=embedded-admin" "$client"
+        # The nodes reach the API server at $HOST_IP (load-balancer.sh forwards it to 127.0.0.1).
+        sign_cert apiserver "/CN=kube-apiserver" "${SERVER_CERT}subjectAltName=IP:127.0.0.1,IP:$HOST_IP,IP:$SERVICE_IP,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n"
+        sign_cert admin "/O=system:masters/CN=embedded-admin" "$CLIENT_CERT"
         # The API server's identity towards kubelets (logs, exec, port-forward).
-        sign apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" "$client"
-        # The real node: kubelet's identity (the Node authorizer and NodeRestriction know it by this name),
-        # its serving certificate (the API server dials it as localhost), and kube-proxy's identity.
-        sign kubelet "/O=system:nodes/CN=system:node:$NODE_NAME" "$client"
-        sign kubelet-serving "/CN=$NODE_NAME" "${server}subjectAltName=DNS:localhost,IP:127.0.0.1\n"
-        sign kube-proxy "/CN=system:kube-proxy" "$client"
+        sign_cert apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" "$CLIENT_CERT"
+        # kube-proxy's identity, the same on every node.
+        sign_cert kube-proxy "/CN=system:kube-proxy" "$CLIENT_CERT"
         # The service-account token signing key pair.
         openssl genrsa -out sa.key 2048
         openssl rsa -in sa.key -pubout -out sa.pub
@@ -46,17 +48,30 @@ gen_pki() {
     ) >"$dir/logs/pki.log" 2>&1 || die "generating certificates with openssl (see $dir/logs/pki.log)"
 }
 
+# sign_node_certs NAME IP: node NAME's kubelet identity (pki/NAME-kubelet: the Node authorizer and
+# NodeRestriction know it by its name) and its serving certificate for its address (pki/NAME-serving: the
+# API server dials the kubelet there).
+sign_node_certs() {
+    (
+        set -e
+        cd "$dir/pki"
+        sign_cert "$1-kubelet" "/O=system:nodes/CN=system:node:$1" "$CLIENT_CERT"
+        sign_cert "$1-serving" "/CN=$1" "${SERVER_CERT}subjectAltName=DNS:$1,IP:$2\n"
+    ) >>"$dir/logs/pki.log" 2>&1 || die "signing the certificates of node $1 (see $dir/logs/pki.log)"
+}
+
 # launch_apiserver: kube-apiserver on the ports and certificates of this instance (start, restart-apiserver).
-# It reaches kubelets by their Hostname address first: the real node is named localhost and its kubelet
-# listens on 127.0.0.1 only.
+# It reaches each kubelet at its node's address (InternalIP). With real nodes it advertises $HOST_IP, where
+# the nodes reach it, so that the kubernetes Service works from pods too.
 launch_apiserver() {
-    local pki=$dir/pki
+    local pki=$dir/pki advertise=127.0.0.1
+    [ "$(cat "$dir/mode" 2>/dev/null)" != real ] || advertise=$HOST_IP
     launch kube-apiserver kube-apiserver --etcd-servers "http://127.0.0.1:$(port_of etcd)" \
-        --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$(port_of kube-apiserver)" \
+        --bind-address 127.0.0.1 --advertise-address "$advertise" --secure-port "$(port_of kube-apiserver)" \
         --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
         --client-ca-file "$pki/ca.crt" --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \
         --kubelet-client-certificate "$pki/apiserver-kubelet-client.crt" --kubelet-client-key "$pki/apiserver-kubelet-client.key" \
-        --kubelet-certificate-authority "$pki/ca.crt" --kubelet-preferred-address-types Hostname,InternalIP \
+        --kubelet-certificate-authority "$pki/ca.crt" --kubelet-preferred-address-types InternalIP \
         --service-account-issuer https://kubernetes.default.svc.cluster.local \
         --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
         --service-cluster-ip-range "$SERVICE_CIDR" --allow-privileged=true --profiling=false
@@ -96,21 +111,22 @@ start_control_plane() {
         --config "${stage_files%,}"
 }
 
-# create_fake_nodes N: bare fake Nodes in 3 zones, no taints; kwok makes them Ready and keeps their leases.
-# Their addresses are loopback ones (127.0.1.N): nothing real is behind them, and nothing off this machine.
+# create_fake_nodes: the bare fake Nodes $dir/nodes lists, each in its zone, no taints; kwok makes them Ready
+# and keeps their leases. Their addresses are loopback ones (127.0.1.N): nothing real is behind them, and
+# nothing off this machine.
 create_fake_nodes() {
-    local i
-    for i in $(seq 1 "$1"); do
+    local name number zone
+    while read -r name number zone; do
         cat <<EOF
 apiVersion: v1
 kind: Node
 metadata:
-  name: kwok-node-$i
+  name: $name
   labels:
-    kubernetes.io/hostname: kwok-node-$i
+    kubernetes.io/hostname: $name
     kubernetes.io/os: linux
     kubernetes.io/arch: amd64
-    topology.kubernetes.io/zone: zone-$(( (i - 1) % 3 + 1 ))
+    topology.kubernetes.io/zone: $zone
     type: kwok
   annotations:
     kwok.x-k8s.io/node: fake
@@ -118,9 +134,9 @@ status:
   allocatable: {cpu: "16", memory: 64Gi, pods: "110"}
   capacity: {cpu: "16", memory: 64Gi, pods: "110"}
   addresses:
-  - {type: InternalIP, address: 127.0.1.$i}
-  - {type: Hostname, address: kwok-node-$i}
+  - {type: InternalIP, address: 127.0.1.$number}
+  - {type: Hostname, address: $name}
 ---
 EOF
-    done | kc create -f - >/dev/null || die "creating $1 fake nodes"
+    done <"$dir/nodes" | kc create -f - >/dev/null || die "creating $(node_count) fake nodes"
 }

@@ -1,11 +1,12 @@
-# What the embedded cluster's parts share: its paths and settings, logging, kubectl, the admin and node
-# kubeconfigs, and how its processes are launched, waited for, recognised and stopped.
+# What the embedded cluster's parts share: its paths and settings, the list of its nodes, logging, kubectl,
+# the admin and node kubeconfigs, and how its processes are launched, waited for, recognised and stopped.
 #
 # How cluster/ is sourced: each file sources, itself, the files whose functions or settings it uses, by
 # their path next to its own (with a `# shellcheck source=` line, so shellcheck follows them), and each
 # sourced file starts with a guard so that it runs once however many files source it. Dependencies go one
-# way: lib.sh sources nothing of the cluster; control-plane.sh and host-state.sh source lib.sh; node.sh
-# sources lib.sh and host-state.sh; the command, cluster.sh, sources them all and nothing sources it.
+# way: lib.sh sources nothing of the cluster; control-plane.sh, host-state.sh, host-network.sh and
+# load-balancer.sh source lib.sh; node.sh sources lib.sh, control-plane.sh and host-network.sh; nodes.sh
+# sources node.sh and load-balancer.sh; the command, cluster.sh, sources them all and nothing sources it.
 # shellcheck shell=bash
 [ -z "${_cluster_lib_sh:-}" ] || return 0 # read once
 _cluster_lib_sh=1
@@ -20,11 +21,29 @@ source "$repo/toolchain/versions.sh"
 # Used by the parts, not in this file (shellcheck checks each file on its own, not the files that source it).
 # shellcheck disable=SC2034
 {
-    NODES="${CLUSTER_NODES:-3}" # fake nodes in kwok mode
-    node_dir=$dir/node          # the real node's files: containerd, kubelet, kube-proxy, CNI, host/ (host-state.sh)
-    NODE_NAME=localhost         # the real node's name (its kubelet certificate names it too)
-    SERVICE_CIDR=10.96.0.0/16   # virtual: kube-proxy routes it on a real node, nothing does on fake nodes
+    NODES="${CLUSTER_NODES:-3}" # nodes at start (real or fake) unless --nodes says otherwise
+    MAX_NODES=4                 # the tutorial's node group: 1 to 4 nodes
+    nodes_dir=$dir/node         # the real nodes' files, a folder each (node.sh)
+    host_dir=$dir/host          # the machine's state recorded before the first node started (host-state.sh)
+    SERVICE_CIDR=10.96.0.0/16   # virtual: each node's kube-proxy routes it, nothing on the machine does
+    BRIDGE=eks-nginx0           # the cluster's host-internal network on the machine: the nodes' switch
+    HOST_IP=198.18.0.1          # the machine on it (RFC 2544's benchmarking range, routed on no real network)
+    NODE_NET=198.18.0.0/24      # node k is 198.18.0.(10+k)
+    POD_NET=198.19.0.0/16       # node k's pods are 198.19.k.0/24
 }
+
+# The nodes are listed in $dir/nodes, a "name number zone" line each (fake nodes too); a real node's number
+# gives its addresses, and is never reused within a cluster (as a cloud never reuses an instance's name).
+# node_names: the nodes' names, in the order they were added.
+node_names() { awk '{ print $1 }' "$dir/nodes" 2>/dev/null || true; }
+# node_count: how many nodes the cluster has (all must be Ready).
+node_count() { awk 'END { print NR }' "$dir/nodes" 2>/dev/null || echo 0; }
+# node_number NAME, node_zone NAME: that node's number and zone.
+node_number() { awk -v n="$1" '$1 == n { print $2 }' "$dir/nodes" 2>/dev/null || true; }
+node_zone() { awk -v n="$1" '$1 == n { print $3 }' "$dir/nodes" 2>/dev/null || true; }
+# node_ip NAME: the node's address on the host-internal network; node_pods NAME: its pods' network.
+node_ip() { echo "198.18.0.$((10 + $(node_number "$1")))"; }
+node_pods() { echo "198.19.$(node_number "$1").0/24"; }
 
 # log MESSAGE...: a progress line on stderr.
 log() { printf '[cluster] %s\n' "$*" >&2; }
@@ -70,25 +89,27 @@ pid_of() { awk -v n="$1" '$1 == n { print $2 }' "$dir/pids" 2>/dev/null || true;
 # port_of NAME: the port picked for NAME at start, from $dir/ports ("name port" lines); nothing if none.
 port_of() { awk -v n="$1" '$1 == n { print $2 }' "$dir/ports" 2>/dev/null || true; }
 
-# launch NAME COMMAND...: runs it in its own session, output in logs/NAME.log, and records its PID.
-# (setsid from a non-leader execs in place, so $! is the component's own PID.)
+# launch NAME COMMAND...: runs it in its own session, output in logs/NAME.log (node-1/kubelet: node-1-kubelet.log),
+# and records its PID. (setsid from a non-leader execs in place, so $! is the component's own PID.)
 launch() {
     local name=$1
     shift
-    setsid "$@" >"$dir/logs/$name.log" 2>&1 </dev/null &
+    setsid "$@" >>"$dir/logs/${name//\//-}.log" 2>&1 </dev/null &
     echo "$name $!" >>"$dir/pids"
 }
 
 # wait_for WHAT COMMAND...: retries COMMAND until it succeeds; fails after $TIMEOUT s or when a
-# component has exited (showing the end of its log).
+# component has exited (showing the end of its log). While $WAIT_NODES names nodes (start_nodes sets it), the
+# processes of the other nodes are not watched: a node that crashed before does not fail the start of another.
 wait_for() {
     local what=$1 t0=$SECONDS name
     shift
     until "$@"; do
         while read -r name; do
+            if [ -n "${WAIT_NODES:-}" ] && [[ $name == */* ]] && [[ " $WAIT_NODES " != *" ${name%%/*} "* ]]; then continue; fi
             alive "$(pid_of "$name")" || {
-                tail -n 15 "$dir/logs/$name.log" | sed 's/^/    /' >&2
-                die "$name exited while waiting for $what (log: $dir/logs/$name.log)"
+                tail -n 15 "$dir/logs/${name//\//-}.log" | sed 's/^/    /' >&2
+                die "$name exited while waiting for $what (log: $dir/logs/${name//\//-}.log)"
             }
         done < <(awk '{ print $1 }' "$dir/pids")
         [ $((SECONDS - t0)) -lt "$TIMEOUT" ] || die "$what not ready after ${TIMEOUT}s (logs: $dir/logs/)"
@@ -106,14 +127,16 @@ await_exit() {
     return 1
 }
 
-# write_kubeconfig FILE CERT_NAME [--images]: a kubeconfig for the API server with the client certificate
-# pki/CERT_NAME. With --images (the admin one) its cluster entry also carries the extension eks-nginx/images:
-# the images this cluster holds (the node imports them at start and cannot pull from any registry), for
-# programs to choose from, as minikube's cluster_info extension says what made a cluster; and, on a real node
-# ($dir/mode), eks-nginx/load-balancer: its load-balancer addresses answer on this machine (kwok's do not), so
-# the program's readiness check may wait for the url over HTTP.
+# write_kubeconfig FILE CERT_NAME [--images | --node]: a kubeconfig for the API server with the client
+# certificate pki/CERT_NAME.crt. With --node it names the API server at $HOST_IP, where a node reaches it
+# (load-balancer.sh forwards it to 127.0.0.1). With --images (the admin one) its cluster entry also carries
+# the extension eks-nginx/images: the images this cluster holds (each node imports them at start and cannot
+# pull from any registry), for programs to choose from, as minikube's cluster_info extension says what made a
+# cluster; and, with real nodes ($dir/mode), eks-nginx/load-balancer: its load-balancer addresses answer on
+# this machine (kwok's do not), so the program's readiness check may wait for the url over HTTP.
 write_kubeconfig() {
-    local file=$1 cert=$2 extensions=""
+    local file=$1 cert=$2 server=127.0.0.1 extensions=""
+    [ "${3:-}" != --node ] || server=$HOST_IP
     [ "${3:-}" != --images ] || extensions="
     extensions:
     - name: eks-nginx/images
@@ -134,7 +157,7 @@ kind: Config
 clusters:
 - name: embedded
   cluster:
-    server: https://127.0.0.1:$(port_of kube-apiserver)
+    server: https://$server:$(port_of kube-apiserver)
     certificate-authority-data: $(base64 -w0 <"$dir/pki/ca.crt")$extensions
 users:
 - name: $cert

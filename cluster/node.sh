@@ -1,42 +1,42 @@
-# The embedded cluster's real worker node: containerd + runc, a CNI bridge network, kubelet and kube-proxy,
-# running pods of the images toolchain/images/build.sh made; its start, and the reset and stop that end it.
+# The embedded cluster's real worker nodes, each a machine of its own: a network namespace and a mount
+# namespace held open by the node's init (a `pause` process, as a pod's sandbox holds the pod's), a cgroup
+# subtree (/eks-nginx/<node>/ in every cgroup v1 hierarchy: system/ for its daemons, kubepods/ for its pods),
+# and in them containerd + runc, kubelet and kube-proxy, running pods of the images toolchain/images/build.sh
+# made on a CNI bridge network of the node's own. Its start, and the stop that ends it.
 #
-# What it changes on the machine while it runs, and `stop` undoes (start records the state before, see
-# host-state.sh):
-#   - the bridge eks-nginx0 (node and pod network 198.18.0.0/24, the RFC 2544 benchmarking range, which no
-#     real network routes) and one veth per pod; network namespaces, mounts and cgroups (/eks-nginx) of pods;
-#   - iptables/ip6tables: kube-proxy's KUBE-* chains, kubelet's canary chains, and EKS-NGINX-GUARD-* (mangle),
-#     which drop what arrives from other interfaces for the pods, Services or loopback addresses, and what
-#     pods send beyond the bridge: nothing outside the machine reaches a pod, a Service or the node, and no pod
-#     traffic leaves the machine; the nftables tables iptables-nft creates for them;
-#   - kernel settings (SYSCTLS in host-state.sh), restored to the recorded values;
-#   - paths kubelet, containerd and the CNI plugins use whatever their settings (HOST_PATHS in host-state.sh),
-#     removed when they did not exist before.
-# Every server listens on 127.0.0.1 (kubelet included: the API server reaches it as `localhost`, the node's
-# name); the load balancer's addresses (127.96.x.y) and NodePorts exist only as kube-proxy rules on loopback.
+# Every process of a node is in its cgroups, so stopping (or crashing) a node is ending what they hold; the
+# namespaces then go with the last process, and with them the node's mounts (pod roots, volumes, the pods'
+# network namespaces), its iptables rules and its link: nothing of it stays on the machine but its cgroup
+# folders and files, which stop_node removes. Inside its mount namespace the node has folders of its own
+# over the host paths kubelet, containerd and the CNI plugins write whatever their settings, and a
+# resolv.conf without nameservers (the nodes reach no DNS). Every server of a node listens on its address
+# (198.18.0.(10+k), on the machine's bridge: host-network.sh) or on its own loopback.
 # shellcheck shell=bash
 [ -z "${_cluster_node_sh:-}" ] || return 0 # read once (see lib.sh)
 _cluster_node_sh=1
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source=host-state.sh
-source "$(dirname "${BASH_SOURCE[0]}")/host-state.sh"
+# shellcheck source=control-plane.sh
+source "$(dirname "${BASH_SOURCE[0]}")/control-plane.sh"
+# shellcheck source=host-network.sh
+source "$(dirname "${BASH_SOURCE[0]}")/host-network.sh"
 
-BRIDGE=eks-nginx0
-POD_CIDR=198.18.0.0/24
-NODE_IP=198.18.0.1
 CGROUP_ROOT=eks-nginx
-GUARD_CHAIN=EKS-NGINX-GUARD
-node_components=(containerd kubelet kube-proxy) # its processes, in start order
+# shellcheck disable=SC2034 # used by cluster.sh
+node_components=(init containerd kubelet kube-proxy) # each node's processes, in start order ("<node>/<name>" in pids)
+# Host paths that kubelet, containerd and the CNI plugins write whatever their settings (kubelet's plugin
+# registry, container log links, the CNI result cache, containerd's shim sockets): each node mounts a folder of
+# its own over them, inside its mount namespace. The machine gets them only as empty folders (host-state.sh).
+NODE_PRIVATE_PATHS=(/var/lib/kubelet /var/log/pods /var/log/containers /var/lib/cni /run/containerd)
 
 # real_node_unavailable: prints why a real node cannot run here (and returns 0), or returns 1 when it can.
 real_node_unavailable() {
-    [ "$(id -u)" = 0 ] || { echo "not root (kubelet, containerd and the pod network need root)"; return 0; }
+    [ "$(id -u)" = 0 ] || { echo "not root (kubelet, containerd and the nodes' network need root)"; return 0; }
     local b
-    for b in kubelet kube-proxy; do
+    for b in kubelet kube-proxy pause; do
         [ -x "$bin/$b" ] || { echo "$bin/$b is missing (npm run toolchain builds it)"; return 0; }
     done
-    for b in containerd containerd-shim-runc-v2 ctr runc iptables-save iptables-restore ip6tables-save ip6tables-restore nft ip curl; do
+    for b in containerd containerd-shim-runc-v2 ctr runc iptables-save iptables-restore ip6tables-save ip6tables-restore nft ip curl nsenter unshare haproxy; do
         command -v "$b" >/dev/null || { echo "$b is not installed (npm run toolchain installs Debian's package)"; return 0; }
     done
     for b in bridge host-local loopback; do
@@ -45,102 +45,136 @@ real_node_unavailable() {
     for b in pause nginx httpd; do
         [ -f "$repo/.toolchain/images/$b.tar" ] || { echo "the $b image is missing (npm run toolchain builds it)"; return 0; }
     done
+    [ "$(node -p 'process.features.typescript || ""' 2>/dev/null)" = strip ] ||
+        { echo "node $(node --version 2>/dev/null || echo '(none)') does not run TypeScript (the load balancer's controller needs Node.js 22.18 or newer)"; return 0; }
     grep -qw overlay /proc/filesystems || { echo "the kernel has no overlay filesystem"; return 0; }
-    [ -e /proc/self/ns/net ] || { echo "the kernel has no network namespaces"; return 0; }
+    { [ -e /proc/self/ns/net ] && [ -e /proc/self/ns/mnt ]; } || { echo "the kernel has no network or mount namespaces"; return 0; }
     [ -d /proc/sys/net/bridge ] || { echo "the kernel has no bridge netfilter (br_netfilter)"; return 0; }
-    [ -d /sys/fs/cgroup/memory ] || { echo "no cgroup v1 hierarchy under /sys/fs/cgroup (the node was built and checked on cgroup v1 only; a unified v2 hierarchy is not supported yet)"; return 0; }
-    iptables-save -t nat >/dev/null 2>&1 || { echo "iptables does not work here"; return 0; }
+    [ -d /sys/fs/cgroup/memory ] || { echo "no cgroup v1 hierarchy under /sys/fs/cgroup (the nodes were built and checked on cgroup v1 only; a unified v2 hierarchy is not supported yet)"; return 0; }
+    iptables-save -t mangle >/dev/null 2>&1 || { echo "iptables does not work here"; return 0; }
     if other_node_here; then
         local other
         other=$(bridge_owner)
-        echo "the node of another embedded cluster is on this machine (its folder: ${other:-unknown}); stop it first: CLUSTER_DIR=${other:-<folder>} npm run cluster -- stop"
+        echo "the nodes of another embedded cluster are on this machine (its folder: ${other:-unknown}); stop it first: CLUSTER_DIR=${other:-<folder>} npm run cluster -- stop"
         return 0
     fi
+    local used
+    used=$(addresses_in_use)
+    [ -z "$used" ] || { echo "the machine already uses addresses of the nodes' networks ($NODE_NET, $POD_NET): $(tr '\n' ';' <<<"$used")"; return 0; }
     # Captured first: `grep -q` stops reading at a match, and pipefail would then report the writer's SIGPIPE.
     local rules
     rules=$({ iptables-save; ip6tables-save; } 2>/dev/null || true)
     if grep -qE '^:(KUBE|CNI)-' <<<"$rules" || nft list table ip kube-proxy >/dev/null 2>&1; then
-        echo "iptables or nftables already hold the rules of another Kubernetes node (KUBE-/CNI- chains, or kube-proxy's table)"
+        echo "iptables or nftables already hold the rules of another Kubernetes node on this machine (KUBE-/CNI- chains, or kube-proxy's table)"
         return 0
     fi
     return 1
 }
 
-# bridge_owner: the cluster folder the machine's node bridge names (its alias); nothing without a bridge.
-bridge_owner() { ip -o link show "$BRIDGE" 2>/dev/null | sed -n 's/.*alias //p' || true; }
-# other_node_here: another cluster's node is on this machine; its machine-wide parts (cgroups, iptables,
-# kernel settings, host paths) are then not this cluster's to touch.
-other_node_here() { ip link show "$BRIDGE" >/dev/null 2>&1 && [ "$(bridge_owner)" != "$dir" ]; }
+# node_folder NAME: node NAME's files: containerd/, runc/, kubelet/, kube-proxy/, cni/, pod-logs/, fs/ (its
+# folders over NODE_PRIVATE_PATHS), resolv.conf.
+node_folder() { echo "$nodes_dir/$1"; }
+# node_cgroups NAME: the node's cgroup folder in each cgroup hierarchy (the v1 ones, and the unified one that
+# a hybrid layout mounts next to them, where kubelet's runc makes the pods' groups too).
+node_cgroups() {
+    local mount
+    for mount in /sys/fs/cgroup/*/; do
+        [ ! -d "$mount" ] || echo "$mount$CGROUP_ROOT/$1"
+    done
+}
 
-# setup_network: the bridge (named after this cluster), the guard chains and the CNI configuration.
-setup_network() {
-    ip link add "$BRIDGE" type bridge
-    # The bridge carries the folder of the cluster that made it: a second start on this machine names it.
-    ip link set "$BRIDGE" alias "$dir"
-    ip addr add "$NODE_IP/24" dev "$BRIDGE"
-    ip link set "$BRIDGE" up
-    # The bridge plugin turns forwarding on at the first pod; on now, so that the value is the node's from start
-    # (stop restores a setting only while it still holds the node's value).
-    sysctl -q -w net.ipv4.ip_forward=1
-    # Only this machine reaches the node, the pods and the Services: what arrives from any other interface for
-    # the pod network, the Service range or loopback addresses (a neighbour routing them here) is dropped in
-    # mangle, before kube-proxy's nat and filter rules (which accept what they DNAT) see it; and the pods
-    # reach nothing beyond the bridge.
-    local t="iptables -w -t mangle"
-    $t -N "$GUARD_CHAIN-IN"
-    $t -A "$GUARD_CHAIN-IN" -i lo -j RETURN
-    $t -A "$GUARD_CHAIN-IN" -i "$BRIDGE" -j RETURN
-    local range
-    for range in 127.0.0.0/8 "$SERVICE_CIDR" "$POD_CIDR"; do $t -A "$GUARD_CHAIN-IN" -d "$range" -j DROP; done
-    $t -N "$GUARD_CHAIN-FORWARD"
-    $t -A "$GUARD_CHAIN-FORWARD" -i "$BRIDGE" -o "$BRIDGE" -j RETURN
-    $t -A "$GUARD_CHAIN-FORWARD" -i "$BRIDGE" -j DROP
-    $t -A "$GUARD_CHAIN-FORWARD" -o "$BRIDGE" -j DROP
-    $t -I PREROUTING -j "$GUARD_CHAIN-IN"
-    $t -I FORWARD -j "$GUARD_CHAIN-FORWARD"
-    mkdir -p "$node_dir/cni/net.d" "$node_dir/cni/ipam"
-    cat >"$node_dir/cni/net.d/10-eks-nginx.conflist" <<EOF
+# setup_node_cgroups NAME: /eks-nginx/NAME/system in every hierarchy, for the node's daemons; kubelet makes
+# kubepods/ next to it. A new cpuset group has no CPUs or memory nodes until given its parent's.
+setup_node_cgroups() {
+    local group parent
+    for group in $(node_cgroups "$1"); do
+        mkdir -p "$group/system" 2>/dev/null || continue
+        if [ -f "$group/../../cpuset.cpus" ]; then
+            for parent in "$group/.." "$group" "$group/system"; do
+                [ -n "$(tr -d '\n' <"$parent/cpuset.cpus")" ] || cat "$parent/../cpuset.cpus" >"$parent/cpuset.cpus"
+                [ -n "$(tr -d '\n' <"$parent/cpuset.mems")" ] || cat "$parent/../cpuset.mems" >"$parent/cpuset.mems"
+            done
+        fi
+    done
+}
+
+# node_launch NAME COMPONENT [--new] COMMAND...: COMMAND as node NAME's process COMPONENT, in the node's
+# cgroups (so that what it starts, the pods' shims included, is the node's too) and in its namespaces: those
+# of its init, or with --new (the init itself) new ones. bash joins the cgroups and execs, and so does
+# nsenter or unshare: the recorded PID is COMMAND's.
+node_launch() {
+    local name=$1 component=$2 enter groups
+    shift 2
+    mapfile -t groups < <(node_cgroups "$name" | sed 's|$|/system|')
+    if [ "$1" = --new ]; then
+        shift
+        enter=(unshare --net --mount --propagation slave --)
+    else
+        enter=(nsenter --target "$(pid_of "$name/init")" --net --mount --)
+    fi
+    # shellcheck disable=SC2016 # the script's $$ and $1 are its own
+    launch "$name/$component" bash -c 'while [ "$1" != -- ]; do echo $$ >"$1/cgroup.procs"; shift; done; shift; exec "$@"' \
+        node-launch "${groups[@]}" -- "${enter[@]}" "$@"
+}
+
+# in_node NAME COMMAND...: COMMAND in node NAME's namespaces (not its cgroups: for short setup commands).
+in_node() {
+    local name=$1
+    shift
+    nsenter --target "$(pid_of "$name/init")" --net --mount -- "$@"
+}
+
+# init_ready NAME: the node's init runs in namespaces of its own.
+init_ready() {
+    local pid
+    pid=$(pid_of "$1/init")
+    alive "$pid" && [ "$(readlink "/proc/$pid/ns/net")" != "$(readlink /proc/self/ns/net)" ] &&
+        [ "$(readlink "/proc/$pid/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ]
+}
+
+# start_node_init NAME: the node's init with its new namespaces, its private folders mounted in them, and its
+# link to the machine's bridge.
+start_node_init() {
+    local name=$1 folder path
+    folder=$(node_folder "$name")
+    mkdir -p "$folder/fs"
+    printf '# The embedded cluster'"'"'s nodes reach no DNS server.\n' >"$folder/resolv.conf"
+    node_launch "$name" init --new "$bin/pause" "$folder/"
+    wait_for "the init of node $name" init_ready "$name"
+    for path in "${NODE_PRIVATE_PATHS[@]}"; do
+        mkdir -p "$path" "$folder/fs$path"
+        in_node "$name" mount --bind "$folder/fs$path" "$path"
+    done
+    if [ -e /etc/resolv.conf ]; then in_node "$name" mount --bind "$folder/resolv.conf" /etc/resolv.conf; fi
+    attach_node "$name" "$(pid_of "$name/init")"
+}
+
+# start_node_containerd NAME: containerd with its state in the node's folder.
+start_node_containerd() {
+    local name=$1 c
+    c=$(node_folder "$name")/containerd
+    mkdir -p "$c" "$(node_folder "$name")/cni/net.d" "$(node_folder "$name")/cni/ipam"
+    cat >"$(node_folder "$name")/cni/net.d/10-eks-nginx.conflist" <<EOF
 {
   "cniVersion": "0.4.0",
   "name": "eks-nginx",
   "plugins": [
     {
       "type": "bridge",
-      "bridge": "$BRIDGE",
+      "bridge": "eks-pods0",
       "isGateway": true,
       "ipMasq": false,
       "hairpinMode": true,
       "ipam": {
         "type": "host-local",
-        "ranges": [[{ "subnet": "$POD_CIDR", "gateway": "$NODE_IP" }]],
+        "ranges": [[{ "subnet": "$(node_pods "$name")" }]],
         "routes": [{ "dst": "0.0.0.0/0" }],
-        "dataDir": "$node_dir/cni/ipam"
+        "dataDir": "$(node_folder "$name")/cni/ipam"
       }
     }
   ]
 }
 EOF
-}
-
-# setup_cgroups: the pods' parent cgroup /$CGROUP_ROOT in every cgroup v1 hierarchy.
-setup_cgroups() {
-    local mount
-    for mount in /sys/fs/cgroup/*/; do
-        # cgroup v1 hierarchies only (real_node_unavailable refuses a unified v2 one).
-        [ "$mount" != /sys/fs/cgroup/unified/ ] || continue
-        mkdir -p "$mount$CGROUP_ROOT" 2>/dev/null || continue
-        # cgroup v1 cpuset: a new group has no CPUs or memory nodes until given its parent's.
-        if [ -f "$mount/cpuset.cpus" ]; then
-            cat "$mount/cpuset.cpus" >"$mount$CGROUP_ROOT/cpuset.cpus"
-            cat "$mount/cpuset.mems" >"$mount$CGROUP_ROOT/cpuset.mems"
-        fi
-    done
-}
-
-# start_containerd: containerd with its state in the node's folder, then the toolchain's images imported.
-start_containerd() {
-    local c=$node_dir/containerd
-    mkdir -p "$c"
     cat >"$c/config.toml" <<EOF
 version = 2
 root = "$c/root"
@@ -163,7 +197,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   netns_mounts_under_state_dir = true
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
-    conf_dir = "$node_dir/cni/net.d"
+    conf_dir = "$(node_folder "$name")/cni/net.d"
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
@@ -171,206 +205,190 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         BinaryName = "$(command -v runc)"
-        Root = "$node_dir/runc"
+        Root = "$(node_folder "$name")/runc"
         SystemdCgroup = false
 EOF
-    launch containerd containerd --config "$c/config.toml"
-    wait_for "containerd" ctr_ok version
-    local image t0=$SECONDS
-    for image in "$repo"/.toolchain/images/*.tar; do
-        ctr_ok -n k8s.io images import "$image" >>"$dir/logs/images.log" 2>&1 || die "importing $image into containerd (see $dir/logs/images.log)"
-    done
-    log "containerd ready with $(ctr_cmd -n k8s.io images list -q | grep -c '^eks-nginx.local/') images ($((SECONDS - t0))s)"
+    node_launch "$name" containerd containerd --config "$c/config.toml"
 }
-# ctr_cmd ARGS...: ctr on the node's containerd.
-ctr_cmd() { ctr --address "$node_dir/containerd/containerd.sock" --timeout 5s "$@"; }
-# ctr_ok ARGS...: ctr_cmd, quiet: only its exit status.
+# ctr_cmd NAME ARGS...: ctr on node NAME's containerd (its socket is a file: reachable from the machine).
+ctr_cmd() {
+    local name=$1
+    shift
+    ctr --address "$(node_folder "$name")/containerd/containerd.sock" --timeout 5s "$@"
+}
+# ctr_ok NAME ARGS...: ctr_cmd, quiet: only its exit status.
 ctr_ok() { ctr_cmd "$@" >/dev/null 2>&1; }
 
-# start_kubelet: kubelet on 127.0.0.1, its root, certificates and pod logs in the node's folder.
-start_kubelet() {
-    local k=$node_dir/kubelet pki=$dir/pki
-    mkdir -p "$k/root" "$k/pki" "$node_dir/pod-logs"
-    write_kubeconfig "$k/kubeconfig" kubelet
+# import_images NAME: the toolchain's images into node NAME's containerd (once it answers); log in logs/.
+import_images() {
+    local name=$1 image
+    wait_for "containerd of node $name" ctr_ok "$name" version
+    for image in "$repo"/.toolchain/images/*.tar; do
+        # Unpacking takes more than ctr_cmd's 5 s when the nodes import at once.
+        ctr --address "$(node_folder "$name")/containerd/containerd.sock" --timeout "${TIMEOUT}s" -n k8s.io \
+            images import "$image" >>"$dir/logs/$name-images.log" 2>&1 ||
+            die "importing $image into node $name's containerd (see $dir/logs/$name-images.log)"
+    done
+}
+
+# start_node_kubelet NAME: kubelet on the node's address, in its zone, its root, certificates and pod logs in
+# the node's folder.
+start_node_kubelet() {
+    local name=$1 k pki=$dir/pki folder
+    folder=$(node_folder "$name") k=$(node_folder "$name")/kubelet
+    mkdir -p "$k/root" "$k/pki" "$k/volume-plugins" "$folder/pod-logs"
+    write_kubeconfig "$k/kubeconfig" "$name-kubelet" --node
     cat >"$k/config.yaml" <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
-address: 127.0.0.1
-port: $(port_of kubelet)
+address: $(node_ip "$name")
+port: 10250
 readOnlyPort: 0
 healthzBindAddress: 127.0.0.1
-healthzPort: $(port_of kubelet-healthz)
-tlsCertFile: $pki/kubelet-serving.crt
-tlsPrivateKeyFile: $pki/kubelet-serving.key
+healthzPort: 10248
+tlsCertFile: $pki/$name-serving.crt
+tlsPrivateKeyFile: $pki/$name-serving.key
 authentication:
   anonymous: {enabled: false}
   webhook: {enabled: true}
   x509: {clientCAFile: $pki/ca.crt}
 authorization: {mode: Webhook}
-containerRuntimeEndpoint: unix://$node_dir/containerd/containerd.sock
+containerRuntimeEndpoint: unix://$folder/containerd/containerd.sock
 cgroupDriver: cgroupfs
-cgroupRoot: /$CGROUP_ROOT
+cgroupRoot: /$CGROUP_ROOT/$name
 failSwapOn: false
-podLogsDir: $node_dir/pod-logs
+podLogsDir: $folder/pod-logs
+resolvConf: $folder/resolv.conf
+# Its default is under /usr/libexec, outside the node's folders.
+volumePluginDir: $k/volume-plugins
 # A small or busy test disk must not evict pods or delete the imported images (no registry to pull them again).
 evictionHard: {}
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 serializeImagePulls: false
 EOF
-    launch kubelet kubelet --config "$k/config.yaml" --kubeconfig "$k/kubeconfig" --hostname-override "$NODE_NAME" \
-        --node-ip "$NODE_IP" --root-dir "$k/root" --cert-dir "$k/pki"
+    node_launch "$name" kubelet kubelet --config "$k/config.yaml" --kubeconfig "$k/kubeconfig" --hostname-override "$name" \
+        --node-ip "$(node_ip "$name")" --root-dir "$k/root" --cert-dir "$k/pki" \
+        --node-labels "topology.kubernetes.io/region=embedded,topology.kubernetes.io/zone=$(node_zone "$name")"
 }
 
-# start_kube_proxy: kube-proxy in iptables mode, NodePorts on loopback only.
-start_kube_proxy() {
-    local p=$node_dir/kube-proxy
+# start_node_kube_proxy NAME: kube-proxy in iptables mode, NodePorts on the node's address only, its /healthz
+# there too (the load balancer checks it).
+start_node_kube_proxy() {
+    local name=$1 p
+    p=$(node_folder "$name")/kube-proxy
     mkdir -p "$p"
-    write_kubeconfig "$p/kubeconfig" kube-proxy
+    write_kubeconfig "$p/kubeconfig" kube-proxy --node
     cat >"$p/config.yaml" <<EOF
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 clientConnection: {kubeconfig: $p/kubeconfig}
-hostnameOverride: $NODE_NAME
+hostnameOverride: $name
 mode: iptables
-clusterCIDR: $POD_CIDR
-healthzBindAddress: 127.0.0.1:$(port_of kube-proxy-healthz)
-metricsBindAddress: 127.0.0.1:$(port_of kube-proxy-metrics)
-# NodePorts answer on loopback only.
-nodePortAddresses: [127.0.0.0/8]
-iptables: {localhostNodePorts: true}
+clusterCIDR: $POD_NET
+healthzBindAddress: $(node_ip "$name"):10256
+metricsBindAddress: 127.0.0.1:10249
+nodePortAddresses: [$(node_ip "$name")/32]
+iptables: {localhostNodePorts: false}
 # Zero: leave the machine's conntrack table settings alone.
 conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
 EOF
-    launch kube-proxy kube-proxy --config "$p/config.yaml"
+    node_launch "$name" kube-proxy kube-proxy --config "$p/config.yaml"
 }
 
-# node_ready: the real node's Node object reports Ready.
+# node_ready NAME: the node's Node object reports Ready.
 node_ready() {
-    [ "$(kc get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]
+    [ "$(kc get node "$1" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]
 }
-# proxy_ready: kube-proxy's healthz answers (its first sync is done).
-proxy_ready() { curl -fsS -m 2 "http://127.0.0.1:$(port_of kube-proxy-healthz)/healthz" >/dev/null 2>&1; }
+# proxy_ready NAME: the node's kube-proxy answers 200 on /healthz (its first sync is done).
+proxy_ready() { curl -fsS -m 2 "http://$(node_ip "$1"):10256/healthz" >/dev/null 2>&1; }
 
-# start_node: the node on a machine as record_host_state found it (a new start), or as reset_node left it.
-start_node() {
-    local t0=$SECONDS
-    setup_cgroups
-    setup_network
-    start_containerd
-    start_kubelet
-    start_kube_proxy
-    wait_for "node $NODE_NAME Ready" node_ready
-    wait_for "kube-proxy's first sync" proxy_ready
-    # The values the node set: stop restores a key only while it still holds one (nobody else changed it since).
-    record_sysctls >"$node_dir/host/sysctl-node"
-    log "node $NODE_NAME ready: kubelet, kube-proxy, containerd; pods on $POD_CIDR ($((SECONDS - t0))s)"
-}
-
-# ---- stop: every step tolerates what an earlier crash or a half-done start left ----
-
-# cgroup_pids: processes in the node's pod cgroups.
-cgroup_pids() { find /sys/fs/cgroup/*/"$CGROUP_ROOT" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u || true; }
-# node_process_pids: containerd's shims and anything else started with the node's paths.
-node_process_pids() {
-    local p
-    for p in /proc/[0-9]*; do
-        if grep -qF -- "$node_dir/" "$p/cmdline" 2>/dev/null; then echo "${p#/proc/}"; fi
+# start_nodes NAME...: the nodes (listed in $dir/nodes) on a machine as host-network.sh set it up, step by
+# step for all of them at once: inits and containerds, their images (in parallel), kubelets and kube-proxies,
+# then until each is Ready.
+start_nodes() {
+    local t0=$SECONDS name pids=() pid WAIT_NODES="$*"
+    for name in "$@"; do
+        [ -f "$dir/pki/$name-kubelet.crt" ] || sign_node_certs "$name" "$(node_ip "$name")"
+        setup_node_cgroups "$name"
+        start_node_init "$name"
+        start_node_containerd "$name"
     done
+    for name in "$@"; do import_images "$name" & pids+=($!); done
+    for pid in "${pids[@]}"; do wait "$pid" || die "the images could not be imported (logs: $dir/logs/)"; done
+    log "$# containerd ready with their images ($((SECONDS - t0))s)"
+    for name in "$@"; do
+        start_node_kubelet "$name"
+        start_node_kube_proxy "$name"
+    done
+    for name in "$@"; do
+        wait_for "node $name Ready" node_ready "$name"
+        wait_for "kube-proxy's first sync on node $name" proxy_ready "$name"
+    done
+    log "nodes ready: $(for name in "$@"; do printf '%s (%s, %s) ' "$name" "$(node_ip "$name")" "$(node_zone "$name")"; done)($((SECONDS - t0))s)"
 }
 
-# kill_pods [WHICH]: SIGKILL to the pods' processes (in the node's cgroups, unless WHICH is own-only) and to
-# every process started with the node's paths, until none is left.
-kill_pods() {
+# ---- stop: every step tolerates what a crash or a half-done start left ----
+
+# node_pids NAME: every process of node NAME: those in its cgroups, and any other started with its paths.
+# The cgroups' and links' names are the same in every cluster, so while another cluster's nodes run on the
+# machine (this one's left behind by a reboot, say), only the processes naming this cluster's paths count.
+node_pids() {
+    local folder p groups=()
+    folder=$(node_folder "$1")
+    other_node_here || mapfile -t groups < <(node_cgroups "$1")
+    {
+        [ ${#groups[@]} -eq 0 ] || find "${groups[@]}" -name cgroup.procs -exec cat {} + 2>/dev/null || true
+        for p in /proc/[0-9]*; do
+            if grep -qF -- "$folder/" "$p/cmdline" 2>/dev/null; then echo "${p#/proc/}"; fi
+        done
+    } | sort -u
+}
+
+# kill_node_processes NAME: SIGKILL to every process of the node until none is left.
+kill_node_processes() {
     local pids
     for _ in $(seq 1 50); do
-        pids=$([ "${1:-}" = own-only ] || cgroup_pids; node_process_pids)
+        pids=$(node_pids "$1")
         [ -n "$pids" ] || return 0
         # shellcheck disable=SC2086
         kill -KILL $pids 2>/dev/null || true
         sleep 0.2
     done
-    log "processes still running: $(tr '\n' ' ' <<<"$pids")"
+    log "processes of node $1 still running: $(tr '\n' ' ' <<<"$pids")"
 }
 
-# shim_sockets: the sockets containerd's shims of this node listen on (/run/containerd/s/<hash>, a fixed
-# place whatever containerd's settings); killed shims leave them behind.
-shim_sockets() {
-    local pid
-    for pid in $(node_process_pids); do
-        ss -xlpH 2>/dev/null | awk -v p="pid=$pid," 'index($0, p) { print $5 }' || true
-    done
-}
-
-# sweep_chains: removes the jumps into, and the chains of, KUBE-*, CNI-* and EKS-NGINX-* in every table
-# (start refuses a real node while such chains exist, so all of them are this node's).
-sweep_chains() {
-    local family table
-    local -a chains
-    for family in iptables ip6tables; do
-        for table in filter nat mangle raw; do
-            mapfile -t chains < <("$family-save" -t "$table" 2>/dev/null | awk '/^:(KUBE|CNI|EKS-NGINX)-/ { print substr($1, 2) }')
-            [ ${#chains[@]} -gt 0 ] || continue
-            {
-                echo "*$table"
-                "$family-save" -t "$table" | grep -E -- '-j (KUBE|CNI|EKS-NGINX)-' | grep -vE '^-A (KUBE|CNI|EKS-NGINX)-' | sed 's/^-A /-D /'
-                printf -- '-F %s\n' "${chains[@]}"
-                printf -- '-X %s\n' "${chains[@]}"
-                echo COMMIT
-            } | "$family-restore" -w --noflush || log "could not remove every $family $table chain: $(printf '%s ' "${chains[@]}")"
+# stop_nodes NAME...: TERM to each node's kubelet and kube-proxy (KILL after 10 s), SIGKILL to everything
+# else of the node (its pods, containerd, its init: its namespaces, mounts and link go with them), then its
+# route, cgroups and runtime state (containers, pod addresses, kubelet's root, pod logs). Its configuration,
+# certificates and place in $dir/nodes stay (start runs it again; nodes.sh forgets a removed node).
+stop_nodes() {
+    local name component pid group
+    for name in "$@"; do
+        for component in kubelet kube-proxy; do
+            pid=$(pid_of "$name/$component")
+            if alive "$pid"; then kill -TERM "$pid" 2>/dev/null || true; fi
         done
     done
-}
-
-# node_left_behind: true when this cluster's node (or what its crash left) is on the machine.
-node_left_behind() { [ -d "$node_dir" ] || [ "$(bridge_owner)" = "$dir" ]; }
-
-# reset_node: ends every process of the node and removes what they made: pods, mounts, veths, the bridge,
-# iptables chains, cgroups, and the runtime's state (containers, pod IPs); host paths stay. The kernel
-# settings the loopback load balancer needs (route_localnet, ip_forward) go back before the guard chains go,
-# so that no moment exposes loopback services; a restarted node sets them again. When another cluster's node
-# is on the machine, only this cluster's own processes and mounts are touched.
-reset_node() {
-    local name pid
-    for name in kubelet kube-proxy; do
-        pid=$(pid_of "$name")
-        if alive "$pid"; then kill -TERM "$pid" 2>/dev/null || true; await_exit "$pid" "$name" || true; fi
-    done
-    if other_node_here; then
-        log "the node of $(bridge_owner) runs on this machine: only this cluster's processes and mounts are removed"
-        kill_pods own-only
-        unmount_under "$dir"
-    else
-        shim_sockets >>"$node_dir/host/shim-sockets" 2>/dev/null || true
-        kill_pods
-        pid=$(pid_of containerd)
-        if alive "$pid"; then kill -TERM "$pid" 2>/dev/null || true; await_exit "$pid" containerd || true; fi
-        kill_pods
-        restore_sysctls
-        if [ -x "$bin/kube-proxy" ]; then "$bin/kube-proxy" --cleanup >"$dir/logs/kube-proxy-cleanup.log" 2>&1 || true; fi
-        unmount_under "$dir"
-        local veth
-        for veth in $(ip -o link show master "$BRIDGE" 2>/dev/null | awk -F': ' '{ print $2 }' | cut -d@ -f1); do
-            ip link del "$veth" 2>/dev/null || true
+    for name in "$@"; do
+        for component in kubelet kube-proxy; do
+            pid=$(pid_of "$name/$component")
+            if alive "$pid"; then await_exit "$pid" "$name/$component" || true; fi
         done
-        [ "$(bridge_owner)" != "$dir" ] || ip link del "$BRIDGE"
-        sweep_chains
-        find /sys/fs/cgroup/*/"$CGROUP_ROOT" -depth -type d -exec rmdir {} + 2>/dev/null || true
-    fi
-    rm -rf "$node_dir/containerd" "$node_dir/runc" "$node_dir/kubelet/root" "$node_dir/cni/ipam" "$node_dir/pod-logs"
-    if [ -f "$dir/pids" ]; then
-        local own
-        own=$(IFS='|'; echo "${node_components[*]}")
-        awk -v own="^($own)\$" '$1 !~ own' "$dir/pids" >"$dir/pids.new" && mv "$dir/pids.new" "$dir/pids"
-    fi
-}
-
-# stop_node: reset_node, then the machine as it was before start (nftables tables, kernel settings, paths).
-stop_node() {
-    node_left_behind || return 0
-    [ -f "$node_dir/host/sysctl" ] || log "no record of the kernel settings before start: they are left as they are"
-    reset_node
-    other_node_here && return 0
-    remove_new_tables
-    restore_host_state
+        kill_node_processes "$name"
+        if ! other_node_here; then
+            detach_node "$name"
+            for group in $(node_cgroups "$name"); do
+                [ ! -d "$group" ] || find "$group" -depth -type d -exec rmdir {} + 2>/dev/null || true
+            done
+        fi
+        local folder
+        folder=$(node_folder "$name")
+        # Safety net: a node's mounts live in its own namespace, gone with its processes.
+        unmount_under "$folder"
+        rm -rf "$folder/containerd" "$folder/runc" "$folder/kubelet/root" "$folder/cni/ipam" "$folder/pod-logs" "$folder/fs"
+        if [ -f "$dir/pids" ]; then
+            awk -v n="$name/" 'index($1, n) != 1' "$dir/pids" >"$dir/pids.new" && mv "$dir/pids.new" "$dir/pids"
+        fi
+    done
 }

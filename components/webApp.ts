@@ -85,7 +85,7 @@ export class WebApp extends pulumi.ComponentResource {
                         // Explicit, so that the time to move off a lost node is the stack's, not whatever the
                         // cluster's admission plugin would add.
                         tolerations: NODE_LOST_TAINTS.map((key) => ({
-                            key, operator: "Exists", effect: "NoExecute", tolerationSeconds: args.unreachableNodeSeconds ?? 300,
+                            key, operator: "Exists", effect: "NoExecute", tolerationSeconds: args.unreachableNodeSeconds ?? 30,
                         })),
                         topologySpreadConstraints: (args.spreadTopologyKeys ?? ["kubernetes.io/hostname"]).map((topologyKey) => ({
                             maxSkew: 1,

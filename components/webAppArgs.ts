@@ -121,7 +121,8 @@ export interface WebAppArgs {
     readiness?: AppReadinessArgs;
     /**
      * Seconds a pod stays bound to a node that is unreachable or not ready (the node controller's NoExecute taints)
-     * before it is evicted and its ReplicaSet replaces it on another node. Defaults to Kubernetes' own 300.
+     * before it is evicted and its ReplicaSet replaces it on another node. Defaults to 30: Kubernetes' own 300 leaves
+     * a web app a replica short for five minutes after a node crash (the e2e suite tests/e2e/nodes.ts measures it).
      */
     unreachableNodeSeconds?: number;
     /**

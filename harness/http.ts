@@ -43,11 +43,19 @@ export function pageOf(a: Answer): "nginx" | "httpd" | "other" {
 export interface TrafficReport {
     url: string;
     requestsPerSecond: number;
+    /** When the first request was due (epoch milliseconds), what lastFailureAt counts from. */
+    startedAt: number;
     seconds: number;
     sent: number;
     failed: number;
     /** The first failures, as "<time s> <status or error>". */
     failures: string[];
+    /** The last failures, as "<time s> <status or error>" (the same as failures when there are 10 or fewer). */
+    lastFailures: string[];
+    /** The longest time between two requests that were answered (by when they were sent), in seconds: how long the app was out. */
+    longestGap: number;
+    /** When the last failed request was sent, in seconds from the stream's start (null: none failed). */
+    lastFailureAt: number | null;
     /** The answering server of each successful request, in order, with runs collapsed: e.g. ["nginx 412", "httpd 97"]. */
     pages: string[];
 }
@@ -66,7 +74,7 @@ export function startTraffic(url: string, requestsPerSecond: number): { child: C
 
 async function main(url: string, rps: number): Promise<void> {
     const t0 = Date.now();
-    const report: TrafficReport = { url, requestsPerSecond: rps, seconds: 0, sent: 0, failed: 0, failures: [], pages: [] };
+    const report: TrafficReport = { url, requestsPerSecond: rps, startedAt: t0, seconds: 0, sent: 0, failed: 0, failures: [], lastFailures: [], longestGap: 0, lastFailureAt: null, pages: [] };
     const inFlight = new Set<Promise<void>>();
     let last = "";
     let run = 0;
@@ -78,6 +86,7 @@ async function main(url: string, rps: number): Promise<void> {
         last = page;
         run++;
     };
+    let lastAnswered = 0;
     let stopping = false;
     process.stdin.on("end", () => (stopping = true));
     process.stdin.resume();
@@ -96,11 +105,15 @@ async function main(url: string, rps: number): Promise<void> {
             const page = pageOf(a);
             if (page === "other") {
                 report.failed++;
+                report.lastFailureAt = Math.max(report.lastFailureAt ?? 0, Number(at));
+                report.lastFailures = [...report.lastFailures, `${at} s: ${a.error ?? `HTTP ${a.status}`}`].slice(-10);
                 if (report.failures.length < 10) {
                     report.failures.push(`${at} s: ${a.error ?? `HTTP ${a.status}`}`);
                 }
             } else {
                 record(page);
+                report.longestGap = Math.max(report.longestGap, Number(at) - lastAnswered);
+                lastAnswered = Math.max(lastAnswered, Number(at));
             }
         });
         inFlight.add(p);

@@ -87,8 +87,8 @@ export const appKeys = {
         .describe("Container security context. Always: no privilege escalation, not privileged, seccomp RuntimeDefault, capabilities drop ALL."),
     rolloutTimeout: seconds(10, 86400).default(600)
         .describe("Seconds pulumi up waits for a rollout to become ready before it fails and says why; the old pods keep serving."),
-    unreachableNodeSeconds: seconds(0, 3600).default(300)
-        .describe("Seconds a pod stays bound to a node that stopped answering (unreachable or not ready) before Kubernetes evicts it and its ReplicaSet starts a replacement on another node. 300 is Kubernetes' own default."),
+    unreachableNodeSeconds: seconds(0, 3600).default(30)
+        .describe("Seconds a pod stays bound to a node that stopped answering (unreachable or not ready) before Kubernetes evicts it and its ReplicaSet starts a replacement on another node. Kubernetes' own default is 300, five minutes with one replica fewer; 30 replaces the pod about a minute after a crash (the node is first marked unreachable after about 40-50 s) and still rides out a kubelet restart."),
     readinessCheck: oneOf(READINESS_CHECKS).optional()
         .describe("What pulumi up waits for after the provider's awaits, within rolloutTimeout: api, that no pod of an earlier revision is left and the Deployment's pods are all Ready behind the Service (so that the next request is answered by the new version); http, that too and that the url answers from this machine (after a port change: the new port serves); off, neither. Unset: http where the cluster's kubeconfig says its load balancer answers on this machine (the embedded cluster with a real node) and loadBalancer.sourceRanges is unset, else api (kwok's fake nodes serve nothing; another cluster's load balancer, or on EKS an internal or source-restricted one, may not be reachable from where pulumi runs)."),
     drainSeconds: seconds(0, 300, " (0: no drain)").default(5)

@@ -9,7 +9,7 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
-import { get, pageOf, startTraffic, TrafficReport } from "../../harness/http";
+import { Answer, get, pageOf, startTraffic, TrafficReport } from "../../harness/http";
 import { stillRunning } from "../../harness/processes";
 import { mustSucceed, tail } from "../../harness/pulumiCommand";
 import { toolchainValue } from "../../toolchain/versions";
@@ -58,6 +58,17 @@ async function recover(set: string[]): Promise<void> {
     check(`recovered: 2 Ready pods, one active ReplicaSet on ${NGINX}`, readyPods().length === 2 && rs.length === 1 && rs[0].endsWith(`=${NGINX}`), rs);
 }
 
+/** GETs `url` every 0.5 s until it answers as `page` (nginx's page, or no page at all), for at most `limit` seconds. */
+async function answerWithin(target: string, page: "nginx" | "other", limit: number): Promise<{ answer: Answer; seconds: number }> {
+    const t0 = Date.now();
+    let answer = await get(target, 2000);
+    while (pageOf(answer) !== page && Date.now() - t0 < limit * 1000) {
+        await new Promise((r) => setTimeout(r, 500));
+        answer = await get(target, 2000);
+    }
+    return { answer, seconds: (Date.now() - t0) / 1000 };
+}
+
 /** Events of a pod, newest last, as "Reason: message". */
 function podEvents(pod: any): string {
     return kubectl("get", "events", "-n", "default", "--field-selector", `involvedObject.name=${pod.metadata.name}`).items
@@ -89,7 +100,7 @@ function guardDrops(): number {
 
 /**
  * A neighbour on another network interface, as a host of the LAN would be: a network namespace joined to this
- * machine by a veth pair (198.18.1.0/24), routing the pod network, the Service range and the load balancer's
+ * machine by a veth pair (198.18.1.0/24), routing the node and pod networks, the Service range and the load balancer's
  * loopback range through this machine. Removed again, /run/netns included when it was not there before.
  */
 async function asNeighbour<T>(body: (fetch: (url: string) => number) => T): Promise<T> {
@@ -104,7 +115,7 @@ async function asNeighbour<T>(body: (fetch: (url: string) => number) => T): Prom
         ip("link", "set", "eksnb-host", "up");
         ip("-n", ns, "addr", "add", "198.18.1.2/24", "dev", "eksnb-peer");
         ip("-n", ns, "link", "set", "eksnb-peer", "up");
-        for (const range of ["198.18.0.0/24", "10.96.0.0/16", "127.96.0.0/16"]) {
+        for (const range of ["198.18.0.0/24", "198.19.0.0/16", "10.96.0.0/16", "127.96.0.0/16"]) {
             ip("-n", ns, "route", "add", range, "via", "198.18.1.1");
         }
         // curl's exit status: 0 with an HTTP answer, 28 on a timeout (nothing came back).
@@ -172,13 +183,15 @@ suite.run(9, async () => {
     await step("F3. loadBalancer.sourceRanges: a client outside the ranges gets no answer, one inside does", async () => {
         mustSucceed(pulumi(["config", "set", "--path", "loadBalancer.sourceRanges[0]", "10.0.0.0/8"]));
         mustSucceed(pulumi(["up", "--yes"]));
-        const outside = await get(url, 2000);
-        check("sourceRanges [10.0.0.0/8]: this machine's request (from 127.0.0.1) is dropped", pageOf(outside) === "other",
-            outside.error ?? `HTTP ${outside.status}`);
+        // The load balancer applies a Service's change after `up` returns, as a cloud's does: within seconds.
+        const outside = await answerWithin(url, "other", 10);
+        check(`sourceRanges [10.0.0.0/8]: this machine's request (from 127.0.0.1) is refused, ${outside.seconds.toFixed(1)} s after up returned`,
+            pageOf(outside.answer) === "other", outside.answer.error ?? `HTTP ${outside.answer.status}`);
         mustSucceed(pulumi(["config", "set", "--path", "loadBalancer.sourceRanges[0]", "127.0.0.0/8"]));
         mustSucceed(pulumi(["up", "--yes"]));
-        const inside = await get(url, 2000);
-        check("sourceRanges [127.0.0.0/8]: nginx's page", pageOf(inside) === "nginx", inside.error ?? `HTTP ${inside.status}`);
+        const inside = await answerWithin(url, "nginx", 10);
+        check(`sourceRanges [127.0.0.0/8]: nginx's page, ${inside.seconds.toFixed(1)} s after up returned`, pageOf(inside.answer) === "nginx",
+            inside.answer.error ?? `HTTP ${inside.answer.status}`);
         mustSucceed(pulumi(["config", "rm", "loadBalancer"]));
         mustSucceed(pulumi(["up", "--yes"]));
     });
@@ -195,8 +208,9 @@ suite.run(9, async () => {
         await recover(["set", "image", NGINX]);
     });
 
-    await step("F5b. pods that never become ready behind a changed Service (node cordoned, pods deleted, their replacements Pending): up with port 8081 fails within rolloutTimeout and says why; uncordoned, :8081 serves the moment up returns", async () => {
-        kubectlText("cordon", "localhost");
+    await step("F5b. pods that never become ready behind a changed Service (nodes cordoned, pods deleted, their replacements Pending): up with port 8081 fails within rolloutTimeout and says why; uncordoned, :8081 serves the moment up returns", async () => {
+        const nodes = kubectl("get", "nodes").items.map((n: any) => n.metadata.name as string);
+        kubectlText("cordon", ...nodes);
         try {
             kubectlText("delete", "pods", "-n", "default", "-l", `app=${APP}`, "--wait=false");
             mustSucceed(pulumi(["config", "set", "port", "8081"]));
@@ -207,7 +221,7 @@ suite.run(9, async () => {
             check("the readiness check's reason: no pod ready behind the Service, and why (unschedulable)", reason !== undefined && /unschedulable/i.test(reason),
                 reason ?? tail(r.output, 15));
         } finally {
-            kubectlText("uncordon", "localhost");
+            kubectlText("uncordon", ...nodes);
         }
         mustSucceed(pulumi(["up", "--yes"]));
         const right = await get(url.replace(/:\d+$/, ":8081"));
@@ -275,7 +289,7 @@ suite.run(9, async () => {
         mustSucceed(pulumi(["destroy", "--yes"]));
         const answer = await get(url);
         check("the url refuses the connection", answer.error === "ECONNREFUSED", answer.error ?? `HTTP ${answer.status}`);
-        // Two starts: the first, and the one after SIGKILL.
-        await stopClusterLeavingNothing(16);
+        // Two starts (the first, and the one after SIGKILL) of 3 nodes each.
+        await stopClusterLeavingNothing(40);
     });
 });

@@ -11,7 +11,7 @@ for b in pulumi pulumi-language-nodejs pulumi-resource-kubernetes kubectl kube-a
     [ -x ".toolchain/bin/$b" ] || { echo "[e2e] .toolchain/bin/$b missing: run npm run toolchain" >&2; exit 1; }
 done
 # The suites; the other files in tests/e2e are their helpers.
-all=(scenario node-faults hardening)
+all=(scenario node-faults nodes hardening)
 suites=()
 for arg in "${@:-${all[@]}}"; do
     read -ra words <<<"$arg"

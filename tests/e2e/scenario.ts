@@ -27,7 +27,7 @@ const embedded: TutorialTarget = {
         const left = appObjects();
         const svc = kubectl("get", "services", "-n", "default").items.map((s: { metadata: { name: string } }) => s.metadata.name);
         check("no Deployment, ReplicaSet, Pod, Service, PDB or HPA of the app", left.length === 0 && !svc.includes("sample-service"), left);
-        await stopClusterLeavingNothing(8);
+        await stopClusterLeavingNothing(20);
     },
 };
 

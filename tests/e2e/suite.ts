@@ -21,7 +21,7 @@ export interface Suite extends StepTools, ClusterCommand {
     hostBefore(): HostState;
     /**
      * `cluster stop` on a real node, then the checks that it left nothing: every process the cluster ever recorded
-     * (`expectedPids` of them: 8 per start) has ended, and the machine is as `hostBefore()` found it.
+     * (`expectedPids` of them: per start 8, and 4 per real node) has ended, and the machine is as `hostBefore()` found it.
      */
     stopClusterLeavingNothing(expectedPids: number): Promise<void>;
     /**
@@ -50,7 +50,7 @@ export function e2eSuite(name: string, node: "real" | "kwok"): Suite {
         cluster.cluster("stop");
         const pids = cluster.allClusterPids();
         const running = await stillRunning(pids);
-        tools.check(`cluster stop: every cluster process ended (${expectedPids}: per start 5 control plane, containerd, kubelet, kube-proxy)`,
+        tools.check(`cluster stop: every cluster process ended (${expectedPids}: per start 5 control plane, the API's forwarder, the load balancer and its controller; per node its init, containerd, kubelet, kube-proxy)`,
             running.length === 0 && pids.length === expectedPids, `${pids.length} recorded, running now: ${running.join(",") || "none"}`);
         const changes = hostChanges(hostBefore());
         tools.check("the machine as before start: processes, containers, mounts, namespaces, links, iptables, nftables, cgroups, paths, kernel settings",
@@ -58,7 +58,7 @@ export function e2eSuite(name: string, node: "real" | "kwok"): Suite {
     };
     const run = (expectedSteps: number, body: () => Promise<void>): void => {
         const t0 = Date.now();
-        console.log(`${name}: ${node === "real" ? "a real node" : "kwok's fake nodes"}; project copy and state in ${ws.dir}`);
+        console.log(`${name}: ${node === "real" ? "real nodes" : "kwok's fake nodes"}; project copy and state in ${ws.dir}`);
         (async () => {
             copyProject(ws, tools.log);
             if (node === "real") {

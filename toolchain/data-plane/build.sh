@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The worker node's runtime: containerd, runc, the CNI plugins, iptables and nftables from Debian's packages
+# The worker nodes' runtime: containerd, runc, the CNI plugins, iptables and nftables, and HAProxy (the load
+# balancer in front of the nodes, and the API server's address on their network), from Debian's packages
 # (installed when missing; the node needs root anyway), and the pod sandbox's pause program, built here.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
@@ -9,7 +10,7 @@ source "$here/../lib.sh"
 # shellcheck source=../versions.sh
 source "$here/../versions.sh"
 
-apt_install containerd runc containernetworking-plugins iptables nftables
+apt_install containerd runc containernetworking-plugins iptables nftables haproxy
 # at_least PACKAGE MIN: the installed Debian package is MIN or newer (the upstream part of its version).
 at_least() {
     local have
