@@ -124,6 +124,7 @@ start() {
         shift
     done
     { [[ "$count" =~ ^[1-9][0-9]*$ ]] && [ "$count" -le "$MAX_NODES" ]; } || die "--nodes takes a number from 1 to $MAX_NODES, not '$count'"
+    case "$requested" in real | kwok | auto) ;; *) die "--node takes real or kwok, not '$requested'" ;; esac
     if all_alive && api_ready && { [ "$requested" = auto ] || [ "$requested" = "$(mode)" ]; }; then
         log "already running"
         status
@@ -141,8 +142,10 @@ start() {
     for b in "${control_plane[@]}" kubectl; do
         [ -x "$bin/$b" ] || die "$bin/$b is missing: run npm run toolchain"
     done
-    local chosen
-    read -r chosen count <<<"$(choose_mode "$requested" "$count")"
+    local chosen choice
+    # choose_mode runs in a subshell: its die ends only that, so its answer is checked here.
+    choice=$(choose_mode "$requested" "$count") || exit 1
+    read -r chosen count <<<"$choice"
     local t0=$SECONDS
     remove_dir || die "$dir holds other files: set CLUSTER_DIR to a new or a cluster's folder"
     mkdir -p "$dir/logs" "$dir/etcd"
