@@ -1,5 +1,5 @@
 /**
- * What a real node may change on the machine, read before `cluster start` and after `cluster stop` to prove the
+ * What the real nodes may change on the machine, read before `cluster start` and after `cluster stop` to prove the
  * stop leaves the machine as it found it: kernel settings, network links and namespaces, iptables rules and
  * nftables tables, mounts, cgroups, paths under /etc, /opt, /run and /var, the temporary and home folders, and
  * cluster processes.

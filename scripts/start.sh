@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # npm start: the app running on the embedded cluster, from a fresh clone with nothing before it (Linux; as
-# root the cluster's real node serves the page, else fake nodes only pretend to run it). Four steps, each
+# root the cluster's real nodes serve the page, else fake nodes only pretend to run it). Four steps, each
 # doing only what is missing, so a second run on a running app takes seconds and prints the same URL:
 #   1. Node.js >= 22 and node_modules (scripts/lib.sh)
 #   2. npm run toolchain: Pulumi CLI, its plugins, the cluster's binaries and images (toolchain/README.md:
@@ -75,7 +75,7 @@ for _ in $(seq 30); do
 done
 if [ -z "$page" ]; then
     if [ "$(cat "${CLUSTER_DIR:-$repo/.cluster}/mode" 2>/dev/null)" = kwok ]; then
-        fail "$url does not answer: the cluster runs fake kwok nodes (pods only pretend to run; a real node needs root, see npm run cluster -- start)"
+        fail "$url does not answer: the cluster runs fake kwok nodes (pods only pretend to run; real nodes need root, see npm run cluster -- start)"
     fi
     fail "$url does not answer (curl $url)"
 fi

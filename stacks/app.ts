@@ -90,7 +90,7 @@ export const appKeys = {
     unreachableNodeSeconds: seconds(0, 3600).default(30)
         .describe("Seconds a pod stays bound to a node that stopped answering (unreachable or not ready) before Kubernetes evicts it and its ReplicaSet starts a replacement on another node. Kubernetes' own default is 300, five minutes with one replica fewer; 30 replaces the pod about a minute after a crash (the node is first marked unreachable after about 40-50 s) and still rides out a kubelet restart."),
     readinessCheck: oneOf(READINESS_CHECKS).optional()
-        .describe("What pulumi up waits for after the provider's awaits, within rolloutTimeout: api, that no pod of an earlier revision is left and the Deployment's pods are all Ready behind the Service (so that the next request is answered by the new version); http, that too and that the url answers from this machine (after a port change: the new port serves); off, neither. Unset: http where the cluster's kubeconfig says its load balancer answers on this machine (the embedded cluster with a real node) and loadBalancer.sourceRanges is unset, else api (kwok's fake nodes serve nothing; another cluster's load balancer, or on EKS an internal or source-restricted one, may not be reachable from where pulumi runs)."),
+        .describe("What pulumi up waits for after the provider's awaits, within rolloutTimeout: api, that no pod of an earlier revision is left and the Deployment's pods are all Ready behind the Service (so that the next request is answered by the new version); http, that too and that the url answers from this machine (after a port change: the new port serves); off, neither. Unset: http where the cluster's kubeconfig says its load balancer answers on this machine (the embedded cluster with real nodes) and loadBalancer.sourceRanges is unset, else api (kwok's fake nodes serve nothing; another cluster's load balancer, or on EKS an internal or source-restricted one, may not be reachable from where pulumi runs)."),
     drainSeconds: seconds(0, 300, " (0: no drain)").default(5)
         .describe("Seconds a terminating pod keeps serving before its server is told to stop (a preStop sleep), so that kube-proxy and the load balancer stop sending it requests first. The pod's grace period is this plus 30 s."),
 };
@@ -102,7 +102,7 @@ export interface AppTarget {
     kind: "eks" | "kubeconfig";
     /** Images the cluster holds, when it pulls from no registry (by name: nginx, httpd). */
     images?: Record<string, string>;
-    /** Whether the cluster's load balancers answer on this machine (its kubeconfig says so: the embedded cluster's real node). */
+    /** Whether the cluster's load balancers answer on this machine (its kubeconfig says so: the embedded cluster's real nodes). */
     loadBalancerAnswersHere?: boolean;
 }
 

@@ -23,7 +23,7 @@ const MAX_KUBECONFIG_BYTES = 4 << 20;
 export const IMAGES_EXTENSION = "eks-nginx/images";
 /**
  * The kubeconfig extension by which a cluster says that its load balancers' addresses answer on the machine that
- * holds the kubeconfig (`{answers: this-machine}`): the embedded cluster with a real node writes it (cluster/lib.sh).
+ * holds the kubeconfig (`{answers: this-machine}`): the embedded cluster with real nodes writes it (cluster/lib.sh).
  */
 export const LOAD_BALANCER_EXTENSION = "eks-nginx/load-balancer";
 

@@ -119,7 +119,7 @@ describe("app readiness check", () => {
     });
 });
 
-/** FAKE_KUBECONFIG's cluster saying, as the embedded cluster with a real node does, that its load balancer answers here. */
+/** FAKE_KUBECONFIG's cluster saying, as the embedded cluster with real nodes does, that its load balancer answers here. */
 function answeringHere(): string {
     const config = JSON.parse(FAKE_KUBECONFIG);
     config.clusters[0].cluster.extensions = [{ name: "eks-nginx/load-balancer", extension: { answers: "this-machine" } }];

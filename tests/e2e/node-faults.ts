@@ -1,5 +1,5 @@
 /**
- * Faults that real pods make real, on the embedded cluster's real node, with HTTP traffic through the load
+ * Faults that real pods make real, on the embedded cluster's real nodes, with HTTP traffic through the load
  * balancer: a neighbour routing the cluster's ranges to this machine, load-balancer source ranges that leave
  * this machine out, a readiness probe that really fails, an image that is not there (the pull fails), every
  * cluster process killed with SIGKILL, and a changed kubeconfig for the same cluster. Each failed rollout must fail `pulumi up` within rolloutTimeout

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# npm run test:e2e [scenario|node-faults|hardening ...]: the tutorial's scenario checked over HTTP and the
-# faults real pods make real, on the embedded cluster's real node, then the production-hardening suite (policy,
-# faults, bad input, secrets, teardown) on kwok's fake nodes, all with the real Pulumi CLI. Each suite makes its
-# own project copy and cluster. Needs the toolchain (npm run toolchain), node_modules and root (the real node).
+# npm run test:e2e [scenario|node-faults|nodes|hardening ...]: the tutorial's scenario checked over HTTP, the
+# faults real pods make real, and node events (drains, a rollover, a crash, a scale-in) under counted traffic,
+# on the embedded cluster's three real nodes; then the production-hardening suite (policy, faults, bad input,
+# secrets, teardown) on kwok's fake nodes; all with the real Pulumi CLI. Each suite makes its own project copy
+# and cluster. Needs the toolchain (npm run toolchain), node_modules and root (the real nodes).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$repo"

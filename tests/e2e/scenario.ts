@@ -1,5 +1,5 @@
 /**
- * The tutorial (tests/e2e/tutorial.ts) on the embedded cluster's real node: the load balancer answers on a
+ * The tutorial (tests/e2e/tutorial.ts) on the embedded cluster's real nodes: the load balancer answers on a
  * loopback address, and after `pulumi destroy` and `cluster stop` the machine must be as it was before `start`.
  */
 import { clusterSocketsOffLoopback } from "../../harness/hostState";

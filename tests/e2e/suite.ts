@@ -17,10 +17,10 @@ import { createWorkspace, removeWorkspace } from "../../harness/workspace";
 import { StepTools, stepTools } from "./tools";
 
 export interface Suite extends StepTools, ClusterCommand {
-    /** The machine as it was before the suite's real node started (kernel settings, links, iptables, mounts, ...). */
+    /** The machine as it was before the suite's real nodes started (kernel settings, links, iptables, mounts, ...). */
     hostBefore(): HostState;
     /**
-     * `cluster stop` on a real node, then the checks that it left nothing: every process the cluster ever recorded
+     * `cluster stop` with real nodes, then the checks that it left nothing: every process the cluster ever recorded
      * (`expectedPids` of them: per start 8, and 4 per real node) has ended, and the machine is as `hostBefore()` found it.
      */
     stopClusterLeavingNothing(expectedPids: number): Promise<void>;
@@ -32,7 +32,7 @@ export interface Suite extends StepTools, ClusterCommand {
 }
 
 /**
- * The suite `name` in a new workspace, on a cluster with a real node (pods run, the load balancer answers on
+ * The suite `name` in a new workspace, on a cluster with three real nodes (pods run, the load balancer answers on
  * loopback) or kwok's three fake nodes in three zones. The workspace is made now; the rest by run().
  */
 export function e2eSuite(name: string, node: "real" | "kwok"): Suite {
@@ -71,7 +71,7 @@ export function e2eSuite(name: string, node: "real" | "kwok"): Suite {
         })()
             .catch((e) => tools.fail(`FAIL setup: ${(e as Error).message}`))
             .finally(() => {
-                // Whatever happened, leave no cluster process, and nothing a real node changed, behind.
+                // Whatever happened, leave no cluster process, and nothing the real nodes changed, behind.
                 if (cluster.allClusterPids().some(isRunning) || fs.existsSync(ws.clusterDir)) {
                     try {
                         cluster.cluster("stop");

@@ -1,6 +1,6 @@
 /**
  * The tutorial's scenario (docs/tutorial.md, steps 1-7; "row N" in a title is step N there) as one list of steps,
- * run on two targets: the embedded cluster's real node (tests/e2e/scenario.ts, in CI) and a new stack on AWS
+ * run on two targets: the embedded cluster's real nodes (tests/e2e/scenario.ts, in CI) and a new stack on AWS
  * (npm run test:aws, opt-in). Each step runs the `pulumi` commands docs/eks.md and docs/local-clusters.md give a
  * user, then checks the result as the tutorial's reader saw it, over HTTP on the stack's `url`, and through the
  * Kubernetes API.
