@@ -237,7 +237,9 @@ resume() {
 node_summary() {
     local kind=fake
     [ "$(mode)" != real ] || kind=real
-    echo "$(node_count) $kind nodes ($(awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $3 }' "$dir/nodes"))"
+    local plural=s
+    [ "$(node_count)" != 1 ] || plural=""
+    echo "$(node_count) $kind node$plural ($(awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $3 }' "$dir/nodes"))"
 }
 
 # kill_recorded: TERM to each recorded PID that is still ours, in reverse start order, and KILL to any left
