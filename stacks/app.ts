@@ -74,7 +74,7 @@ export const appKeys = {
     pdbMaxUnavailable: intOrPercent(1).default(1)
         .describe("maxUnavailable of the PodDisruptionBudget made while the app runs 2 or more replicas (replicas, or autoscaling.minReplicas). One replica gets no budget, which would block node drains."),
     topologySpread: oneOf(TOPOLOGY_SPREAD).default("ScheduleAnyway")
-        .describe("Spread replicas over nodes (and zones on EKS), maxSkew 1: ScheduleAnyway (prefer), DoNotSchedule (require) or Off."),
+        .describe("Spread replicas over nodes and zones (topology.kubernetes.io/zone), maxSkew 1: ScheduleAnyway (prefer), DoNotSchedule (require) or Off. On a kubeconfig cluster DoNotSchedule spreads over nodes only, since a cluster without zone labels could then place no pod."),
     security: settings({
         runAsNonRoot: flag("run the container as a non-root user").default(false)
             .describe("Refuse to start as root; use an image made for it, such as nginxinc/nginx-unprivileged:1.28.0 on containerPort 8080."),
@@ -111,7 +111,11 @@ export function webAppArgs(app: AppSettings, lb: ServiceLoadBalancer, target: Ap
     { name: string; args: Omit<WebAppArgs, "provider" | "readiness">; readiness?: { http: boolean; context?: string } } {
     const a = app.autoscaling;
     const s = app.security;
-    const spreadKeys = target.kind === "eks" ? ["kubernetes.io/hostname", "topology.kubernetes.io/zone"] : ["kubernetes.io/hostname"];
+    // Over nodes and zones. A kubeconfig cluster may have no zone labels (kind, minikube), where a required zone
+    // spread would leave every pod Pending (a node without the key is not eligible): there, zones only as a
+    // preference, which such a cluster ignores and a zoned one (the embedded cluster's three zones) follows.
+    const spreadKeys = target.kind === "eks" || app.topologySpread === "ScheduleAnyway"
+        ? ["kubernetes.io/hostname", "topology.kubernetes.io/zone"] : ["kubernetes.io/hostname"];
     // Over HTTP only where the cluster says its load balancer answers here, and no source ranges may leave this machine out.
     const readiness = app.readinessCheck ?? (target.loadBalancerAnswersHere && lb.loadBalancer?.sourceRanges === undefined ? "http" : "api");
     return {

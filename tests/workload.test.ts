@@ -71,12 +71,17 @@ describe("workload: HorizontalPodAutoscaler", () => {
 });
 
 describe("workload: topology spread", () => {
-    it("spreads over hostnames on a kubeconfig cluster, preferring (ScheduleAnyway)", async () => {
+    it("spreads over hostnames and zones on a kubeconfig cluster, preferring (ScheduleAnyway)", async () => {
         await local();
-        assert.deepStrictEqual(deploymentSpec().template.spec.topologySpreadConstraints, [{
-            maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway",
-            labelSelector: { matchLabels: { app: "sample-app" } },
-        }]);
+        assert.deepStrictEqual(deploymentSpec().template.spec.topologySpreadConstraints, ["kubernetes.io/hostname", "topology.kubernetes.io/zone"].map((topologyKey) => ({
+            maxSkew: 1, topologyKey, whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: { app: "sample-app" } },
+        })));
+    });
+
+    it("requires (DoNotSchedule) on a kubeconfig cluster over hostnames only: without zone labels a required zone spread places no pod", async () => {
+        await local({ topologySpread: "DoNotSchedule" });
+        assert.deepStrictEqual(deploymentSpec().template.spec.topologySpreadConstraints.map((c: { topologyKey: string; whenUnsatisfiable: string }) =>
+            [c.topologyKey, c.whenUnsatisfiable]), [["kubernetes.io/hostname", "DoNotSchedule"]]);
     });
 
     it("spreads over nodes and zones on EKS, required in prod", async () => {
