@@ -2,8 +2,8 @@
  * npm run bench [-- --quick] [--no-cluster]: what the program costs its users.
  *  1. Program cost under mocks (no cluster): start-up to all resources registered for dev (EKS) and local,
  *     the unit suite transpile-only vs type-checked, and growth with N copies of the app component.
- *  2. The tutorial's operations on the embedded cluster's real node (real pods), Pulumi against kubectl, and
- *     where a Pulumi run's time goes (needs npm run toolchain, and root for the real node).
+ *  2. The tutorial's operations on the embedded cluster's three real nodes (real pods), Pulumi against kubectl, and
+ *     where a Pulumi run's time goes (needs npm run toolchain, and root for the real nodes).
  * Prints Markdown tables and puts them into bench/results.md, the performance doc, between its bench markers
  * (the analysis around them is written by hand and kept); writes bench/results.png (plot of part 2).
  */
@@ -74,7 +74,7 @@ async function main(): Promise<void> {
         const { writePlot } = await import("./plot");
         const { samples, breakdown } = await measureOperations(REPS);
         out();
-        out("### 2. Operations on the embedded cluster's real node (real pods; same cluster and objects, alternating A/B)");
+        out("### 2. Operations on the embedded cluster's three real nodes (real pods; same cluster and objects, alternating A/B)");
         out();
         out("| operation | pulumi, returned | kubectl, returned | pulumi − kubectl | pulumi, result observed | kubectl, result observed | pulumi − kubectl |");
         out("|---|---|---|---|---|---|---|");
@@ -116,7 +116,7 @@ async function main(): Promise<void> {
         const r = samples.pulumi.returned;
         const settle = (median(r["create"]) + median(r["port 80→8080"])) / 2 - median(r["scale 1→3"]);
         out(`| → create and port change against scale, returned (what the Service's await adds) | ${settle.toFixed(2)} |`);
-        writePlot(path.join(repo, "bench", "results.png"), bars, "eks-nginx on the embedded cluster's real node: until the result is observed");
+        writePlot(path.join(repo, "bench", "results.png"), bars, "eks-nginx on the embedded cluster's real nodes: until the result is observed");
         out();
         out("Plot: bench/results.png");
     }

@@ -1,5 +1,5 @@
 /**
- * Where `pulumi destroy`'s time goes, on the embedded cluster's real node (a measurement kept for
+ * Where `pulumi destroy`'s time goes, on the embedded cluster's real nodes (a measurement kept for
  * bench/results.md, "destroy"; not part of npm run bench):
  *   node -r ts-node/register/transpile-only bench/destroyTrace.ts [repetitions]
  * Deploys the app with 3 replicas, then runs `pulumi destroy` while polling the API every 50 ms, and prints, in

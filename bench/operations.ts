@@ -1,5 +1,5 @@
 /**
- * Part 2 of the benchmark: the tutorial's operations on one embedded cluster with a real node (real pods: the
+ * Part 2 of the benchmark: the tutorial's operations on one embedded cluster with three real nodes (real pods: the
  * rollouts inside both paths are real), Pulumi against kubectl, alternating A/B, with the breakdown of where a
  * Pulumi run's time goes. Works in a workspace of the harness (a project copy, its own cluster and state in a
  * temporary folder), made when measureOperations() starts.
