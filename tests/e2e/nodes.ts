@@ -232,8 +232,10 @@ suite.run(9, async () => {
                 replacedAt = Date.now();
             }
         }
-        // Ten more seconds of requests: "every request succeeds again" must hold for the last five at least.
-        await sleep(10_000);
+        // Fifteen more seconds of requests: "every request succeeds again" must hold for the last five at least.
+        // (In two of four runs a few connects through the other nodes timed out until up to 5 s after the
+        // replacement was Ready.)
+        await sleep(15_000);
         const report = await traffic.stop();
         const crashAt = (killedAt - report.startedAt) / 1000;
         const recovered = report.lastFailureAt === null ? 0 : report.lastFailureAt - crashAt;
@@ -249,6 +251,9 @@ suite.run(9, async () => {
         const taint = notReadyAt ? seconds(notReadyAt - killedAt) : "never";
         const eviction = notReadyAt && evictedAt ? (evictedAt - notReadyAt) / 1000 : NaN;
         log(`${victim.name}: its pod out of the Service's endpoints ${endpointOutAt ? seconds(endpointOutAt - killedAt) : "never"} after the crash`);
+        if (replacedAt && report.lastFailureAt !== null) {
+            log(`the last failure ${(report.lastFailureAt - (replacedAt - report.startedAt) / 1000).toFixed(1)} s after the replacement was Ready (negative: before)`);
+        }
         log(`${victim.name}: the node controller's unreachable taint ${taint} after the crash; the pod evicted ${eviction.toFixed(1)} s after the taint; 3 Ready pods elsewhere ${replacedAt ? seconds(replacedAt - killedAt) : "never"} after the crash`);
         check(`the lost pod evicted ${eviction.toFixed(1)} s after the unreachable taint (tolerationSeconds ${UNREACHABLE_SECONDS}, not Kubernetes' 300)`,
             eviction >= UNREACHABLE_SECONDS - 2 && eviction <= UNREACHABLE_SECONDS + 15, `taint at ${taint}`);
