@@ -206,7 +206,9 @@ async function registeredNodes(nodes: any[], services: any[], registered: Set<st
     for (const name of [...registered]) {
         if (!present.has(name)) registered.delete(name);
     }
-    const nodePorts: number[] = services.filter((s) => s.spec?.type === "LoadBalancer")
+    // With externalTrafficPolicy Local a NodePort answers only where a pod of the Service runs, and its own
+    // health check port says where: only the other Services' NodePorts must accept on every node.
+    const nodePorts: number[] = services.filter((s) => s.spec?.type === "LoadBalancer" && s.spec.externalTrafficPolicy !== "Local")
         .flatMap((s) => (s.spec.ports ?? []).map((p: any) => p.nodePort).filter(Boolean));
     const ready = async (ip: string) => (await kubeProxyHealthy(ip)) && (await Promise.all(nodePorts.map((p) => accepts(ip, p)))).every(Boolean);
     const candidates = backendNodes(nodes).filter((n) => !registered.has(n.name));
