@@ -32,6 +32,17 @@ export function get(url: string, timeoutMs = 3000): Promise<Answer> {
     });
 }
 
+/** GETs `url` every 0.5 s until it answers as `page` (nginx's page, or no page at all), for at most `limit` seconds. */
+export async function answerWithin(url: string, page: "nginx" | "httpd" | "other", limit: number): Promise<{ answer: Answer; seconds: number }> {
+    const t0 = Date.now();
+    let answer = await get(url, 2000);
+    while (pageOf(answer) !== page && Date.now() - t0 < limit * 1000) {
+        await new Promise((r) => setTimeout(r, 500));
+        answer = await get(url, 2000);
+    }
+    return { answer, seconds: (Date.now() - t0) / 1000 };
+}
+
 /** Which server answered: nginx's welcome page, Apache's "It works!", or something else. */
 export function pageOf(a: Answer): "nginx" | "httpd" | "other" {
     if (a.status === 200 && a.body.includes("<title>Welcome to nginx!</title>")) {

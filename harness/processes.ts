@@ -47,3 +47,17 @@ export function descendants(pid: number): { pid: number; comm: string; depth: nu
     }
     return found;
 }
+
+/**
+ * The PIDs in a cgroup and every cgroup below it, from the pids hierarchy (which holds every process), e.g.
+ * `eks-nginx` for all the embedded cluster's nodes and pods, `eks-nginx/node-2` for one node; none when there is
+ * no such cgroup.
+ */
+export function cgroupProcesses(group: string): number[] {
+    const root = `/sys/fs/cgroup/pids/${group}`;
+    if (!fs.existsSync(root)) {
+        return [];
+    }
+    return (fs.readdirSync(root, { recursive: true }) as string[]).filter((f) => f.endsWith("cgroup.procs"))
+        .flatMap((f) => fs.readFileSync(`${root}/${f}`, "utf8").split("\n").filter(Boolean).map(Number));
+}

@@ -9,8 +9,8 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml, stringify as toYaml } from "yaml";
-import { Answer, get, pageOf, startTraffic, TrafficReport } from "../../harness/http";
-import { stillRunning } from "../../harness/processes";
+import { answerWithin, get, pageOf, startTraffic, TrafficReport } from "../../harness/http";
+import { cgroupProcesses, stillRunning } from "../../harness/processes";
 import { mustSucceed, tail } from "../../harness/pulumiCommand";
 import { toolchainValue } from "../../toolchain/versions";
 import { APP } from "./app";
@@ -58,17 +58,6 @@ async function recover(set: string[]): Promise<void> {
     check(`recovered: 2 Ready pods, one active ReplicaSet on ${NGINX}`, readyPods().length === 2 && rs.length === 1 && rs[0].endsWith(`=${NGINX}`), rs);
 }
 
-/** GETs `url` every 0.5 s until it answers as `page` (nginx's page, or no page at all), for at most `limit` seconds. */
-async function answerWithin(target: string, page: "nginx" | "other", limit: number): Promise<{ answer: Answer; seconds: number }> {
-    const t0 = Date.now();
-    let answer = await get(target, 2000);
-    while (pageOf(answer) !== page && Date.now() - t0 < limit * 1000) {
-        await new Promise((r) => setTimeout(r, 500));
-        answer = await get(target, 2000);
-    }
-    return { answer, seconds: (Date.now() - t0) / 1000 };
-}
-
 /** Events of a pod, newest last, as "Reason: message". */
 function podEvents(pod: any): string {
     return kubectl("get", "events", "-n", "default", "--field-selector", `involvedObject.name=${pod.metadata.name}`).items
@@ -85,11 +74,7 @@ function everyClusterProcess(): number[] {
             return false;
         }
     }).map(Number);
-    const procs = fs.readFileSync("/proc/self/mountinfo", "utf8").includes("/sys/fs/cgroup/pids")
-        ? fs.readdirSync("/sys/fs/cgroup/pids/eks-nginx", { recursive: true }).map(String).filter((f) => f.endsWith("cgroup.procs"))
-            .flatMap((f) => fs.readFileSync(`/sys/fs/cgroup/pids/eks-nginx/${f}`, "utf8").split("\n").filter(Boolean).map(Number))
-        : [];
-    return [...new Set([...byCommand, ...procs])].filter((pid) => pid !== process.pid);
+    return [...new Set([...byCommand, ...cgroupProcesses("eks-nginx")])].filter((pid) => pid !== process.pid);
 }
 
 /** Packets the node's guard chain (iptables mangle, EKS-NGINX-GUARD-IN) has dropped so far. */
@@ -251,11 +236,7 @@ suite.run(9, async () => {
             await new Promise((r) => setTimeout(r, 500));
         }
         check("the kubelet runs the 2 pods again, Ready", rerun().length === 2, `${rerun().length} after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-        let answer = await get(url, 1000);
-        while (pageOf(answer) !== "nginx" && Date.now() - t0 < 90_000) {
-            await new Promise((r) => setTimeout(r, 500));
-            answer = await get(url, 1000);
-        }
+        const { answer } = await answerWithin(url, "nginx", Math.max(0, 90 - (Date.now() - t0) / 1000));
         check("the url answers nginx's page again", pageOf(answer) === "nginx", `after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
         const r = pulumi(["preview", "--expect-no-changes"]);
         check("pulumi preview --expect-no-changes: the stack matches the recovered cluster", r.code === 0, r.code === 0 ? "no changes" : tail(r.output, 12));

@@ -9,7 +9,7 @@
 import { spawn } from "child_process";
 import * as fs from "fs";
 import { get, pageOf, startTraffic, TrafficReport } from "../../harness/http";
-import { descendants } from "../../harness/processes";
+import { cgroupProcesses, descendants } from "../../harness/processes";
 import { mustSucceed, tail } from "../../harness/pulumiCommand";
 import { watch } from "../../harness/watch";
 import { toolchainValue } from "../../toolchain/versions";
@@ -123,14 +123,7 @@ function addNode(zone: string): string {
 }
 
 /** Every process in node NAME's cgroups (the pids hierarchy holds all of them). */
-function nodeProcesses(name: string): number[] {
-    const root = `/sys/fs/cgroup/pids/eks-nginx/${name}`;
-    if (!fs.existsSync(root)) {
-        return [];
-    }
-    return (fs.readdirSync(root, { recursive: true }) as string[]).filter((f) => f.endsWith("cgroup.procs"))
-        .flatMap((f) => fs.readFileSync(`${root}/${f}`, "utf8").split("\n").filter(Boolean).map(Number));
-}
+const nodeProcesses = (name: string): number[] => cgroupProcesses(`eks-nginx/${name}`);
 
 suite.run(9, async () => {
     await step("N1. replicas 3 on three real nodes in three zones: one pod on each node", async () => {
