@@ -88,7 +88,6 @@ restart_apiserver() {
 # it holds up to N; else (or when asked) fake ones. Says why it starts fewer or fake nodes.
 choose_mode() {
     local why capacity
-    case "$1" in kwok | real | auto) ;; *) die "--node takes real or kwok, not '$1'" ;; esac
     if [ "$1" = kwok ]; then echo "kwok $2"; return 0; fi
     if why=$(real_node_unavailable); then
         [ "$1" = auto ] || die "no real node on this machine: $why (--node kwok runs fake nodes)"
@@ -247,17 +246,16 @@ node_summary() {
 # etcd. kube-apiserver's last act is removing its address from the `kubernetes` Service's endpoints in etcd:
 # with etcd stopped at the same moment it waited out its 10 s and was killed.
 kill_recorded() {
-    local name pid pids=() names=() survivors=0 phase
-    while read -r name pid; do pids=("$pid" "${pids[@]}"); names[pid]=$name; done <"$dir/pids"
-    for phase in others etcd; do
-        local batch=()
-        for pid in "${pids[@]}"; do
-            if { [ "$phase" = etcd ] && [ "${names[pid]}" = etcd ]; } || { [ "$phase" = others ] && [ "${names[pid]}" != etcd ]; }; then batch+=("$pid"); fi
-        done
-        for pid in "${batch[@]}"; do
+    local name pid others=() etcd=() names=() survivors=0 group
+    while read -r name pid; do
+        if [ "$name" = etcd ]; then etcd+=("$pid"); else others=("$pid" "${others[@]}"); fi
+        names[pid]=$name
+    done <"$dir/pids"
+    for group in "${others[*]}" "${etcd[*]}"; do
+        for pid in $group; do
             if alive "$pid"; then kill -TERM "$pid" 2>/dev/null || true; fi
         done
-        for pid in "${batch[@]}"; do await_exit "$pid" "${names[pid]}" || survivors=$((survivors + 1)); done
+        for pid in $group; do await_exit "$pid" "${names[pid]}" || survivors=$((survivors + 1)); done
     done
     [ "$survivors" -eq 0 ] || die "$survivors process(es) still running"
 }

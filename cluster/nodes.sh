@@ -66,7 +66,6 @@ unregister_node() {
 
 # add_node [ZONE]: a new real node (in ZONE, else the least used zone), started and Ready; prints its name.
 add_node() {
-    [ "$(cat "$dir/mode" 2>/dev/null)" = real ] || die "add-node needs a running cluster with real nodes (npm run cluster -- start)"
     [ "$(node_count)" -lt "$MAX_NODES" ] || die "the cluster has $MAX_NODES nodes, the most it takes"
     if [ -n "${1:-}" ] && [[ " ${ZONES[*]} " != *" $1 "* ]]; then die "--zone takes one of ${ZONES[*]}, not '$1'"; fi
     local mib name t0=$SECONDS
@@ -86,7 +85,6 @@ add_node() {
 remove_node() {
     local name=$1 t0=$SECONDS
     { [ -n "$name" ] && [ -n "$(node_number "$name")" ]; } || die "no node '$name' in this cluster (its nodes: $(node_names | tr '\n' ' '))"
-    [ "$(cat "$dir/mode" 2>/dev/null)" = real ] || die "remove-node works on real nodes only"
     [ "$(node_count)" -gt 1 ] || die "$name is the cluster's only node (a node group keeps at least one)"
     if alive "$(pid_of "$name/kubelet")" && node_ready "$name"; then
         kc drain "$name" --ignore-daemonsets --delete-emptydir-data --timeout "${TIMEOUT}s" >&2 ||
