@@ -65,6 +65,8 @@ export interface TrafficReport {
     lastFailures: string[];
     /** The longest time between two requests that were answered (by when they were sent), in seconds: how long the app was out. */
     longestGap: number;
+    /** When each failed request was sent, in seconds from the stream's start. */
+    failedAt: number[];
     /** When the last failed request was sent, in seconds from the stream's start (null: none failed). */
     lastFailureAt: number | null;
     /** The answering server of each successful request, in order, with runs collapsed: e.g. ["nginx 412", "httpd 97"]. */
@@ -85,7 +87,7 @@ export function startTraffic(url: string, requestsPerSecond: number): { child: C
 
 async function main(url: string, rps: number): Promise<void> {
     const t0 = Date.now();
-    const report: TrafficReport = { url, requestsPerSecond: rps, startedAt: t0, seconds: 0, sent: 0, failed: 0, failures: [], lastFailures: [], longestGap: 0, lastFailureAt: null, pages: [] };
+    const report: TrafficReport = { url, requestsPerSecond: rps, startedAt: t0, seconds: 0, sent: 0, failed: 0, failures: [], lastFailures: [], longestGap: 0, failedAt: [], lastFailureAt: null, pages: [] };
     const inFlight = new Set<Promise<void>>();
     let last = "";
     let run = 0;
@@ -117,6 +119,7 @@ async function main(url: string, rps: number): Promise<void> {
             if (page === "other") {
                 report.failed++;
                 report.lastFailureAt = Math.max(report.lastFailureAt ?? 0, Number(at));
+                report.failedAt.push(Number(at));
                 report.lastFailures = [...report.lastFailures, `${at} s: ${a.error ?? `HTTP ${a.status}`}`].slice(-10);
                 if (report.failures.length < 10) {
                     report.failures.push(`${at} s: ${a.error ?? `HTTP ${a.status}`}`);
