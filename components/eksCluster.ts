@@ -48,11 +48,16 @@ const NODE_POLICIES = {
  * update and no replacement only a run on AWS can show: docs/eks.md.)
  */
 export class EksCluster extends pulumi.ComponentResource {
+    // The four members typed with @pulumi/aws and eks are @internal: the program's build leaves them out of the
+    // component's compiled declarations, so that the rest of the program type-checks without the AWS SDKs'
+    // (tsconfig.eks.json). In TypeScript sources they are public like the others.
+    /** @internal The EKS cluster (@pulumi/eks). */
     public readonly cluster: eks.Cluster;
+    /** @internal The managed node group. */
     public readonly nodeGroup: aws.eks.NodeGroup;
-    /** The CoreDNS managed add-on, made once the node group has nodes for its pods. */
+    /** @internal The CoreDNS managed add-on, made once the node group has nodes for its pods. */
     public readonly coreDns: aws.eks.Addon;
-    /** The key that encrypts Kubernetes secrets, when this component made it. */
+    /** @internal The key that encrypts Kubernetes secrets, when this component made it. */
     public readonly secretsKey?: aws.kms.Key;
     /** Kubernetes provider for this cluster; pass it to every Kubernetes resource. */
     public readonly provider: k8s.Provider;

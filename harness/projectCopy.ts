@@ -11,7 +11,7 @@ const repo = path.resolve(__dirname, "..");
 
 /** What a stack runs from, besides its stage's Pulumi.<stage>.yaml; bin/ too when built (main.js checks it). */
 export const PROJECT_FILES = ["Pulumi.yaml", "main.js", "index.ts", "package.json", "package-lock.json", "tsconfig.json",
-    "tsconfig.build.json", "components", "stacks", "scripts", "policy", "bin"];
+    "tsconfig.build.json", "tsconfig.eks.json", "components", "stacks", "scripts", "policy", "bin"];
 
 /** Copies PROJECT_FILES and `stageFile` into `dir`; node_modules is linked. */
 export function copyProjectTo(dir: string, stageFile: string): void {

@@ -11,6 +11,7 @@ export interface BuildOptions {
 }
 export class BuildError extends Error {}
 export function isUpToDate(options: BuildOptions): boolean;
-export function build(options: BuildOptions): void;
+/** Compiles the projects whose stamps do not match (all of them with `force`). */
+export function build(options: BuildOptions & { force?: boolean }): void;
 /** Builds when not up to date; returns the compiled entry point (default bin/index.js). */
 export function ensureBuilt(options: BuildOptions & { entry?: string }): string;

@@ -4,13 +4,20 @@
  * sources. `main.js` (Pulumi.yaml's `main`) calls ensureBuilt() on every pulumi run; `npm run build` runs
  * it by hand.
  *
- * Up to date means: bin/.build.json records the SHA-256 of every input of the last successful build (each
- * project source tsc read, the tsconfig files, the lockfiles, which pin the type declarations in
- * node_modules) and of every compiled .js file, and all of them still match. Checking that costs a few
- * milliseconds. Anything else (a source edited, added to the imports, a dependency upgraded, a compiled
- * file edited or deleted, no bin/ yet) runs tsc with type-checking (incremental, noEmitOnError), and a type
- * error stops the run with tsc's messages before the program registers anything. A stamp is written only
- * after tsc succeeded, so a failed or interrupted build is never taken for a good one.
+ * Up to date means: bin/.build.json records, for each project of the build, the SHA-256 of every input of its
+ * last successful tsc run (each project source tsc read, the declarations of the projects it references, the
+ * tsconfig files, the lockfiles, which pin the type declarations in node_modules) and of every file it
+ * compiled, and all of them still match. Checking that costs a few milliseconds. Anything else (a source
+ * edited, added to the imports, a dependency upgraded, a compiled file edited or deleted, no bin/ yet) runs
+ * tsc with type-checking (noEmitOnError) on the projects it concerns, and a type error stops the run with
+ * tsc's messages before the program registers anything. A project is stamped only after tsc succeeded on it,
+ * so a failed or interrupted build is never taken for a good one.
+ *
+ * The build is two projects (tsconfig.build.json references tsconfig.eks.json) because of what tsc reads:
+ * the EKS component imports @pulumi/aws, awsx and eks, whose declarations are about 3,500 of the 4,600 files
+ * of the whole program. Compiled on its own, it leaves declarations that name none of them, so an edit
+ * anywhere else type-checks the rest of the program (about 1,100 files) against those, and an edit of the
+ * EKS component compiles both. Both are incremental (their .tsbuildinfo in bin/).
  */
 "use strict";
 const crypto = require("crypto");
@@ -48,7 +55,8 @@ function hashes(root, files) {
 
 /**
  * @typedef {{ root: string, tsconfig?: string, outDir?: string, log?: (line: string) => void }} BuildOptions
- * @typedef {{ typescript: string, inputs: Record<string, string | null>, outputs: Record<string, string | null> }} Stamp
+ * @typedef {{ inputs: Record<string, string | null>, outputs: Record<string, string | null> }} ProjectStamp
+ * @typedef {{ typescript: string, projects: Record<string, ProjectStamp> }} Stamp
  */
 
 /** @param {BuildOptions} o */
@@ -56,18 +64,64 @@ function settings(o) {
     return { root: o.root, tsconfig: o.tsconfig ?? "tsconfig.build.json", outDir: o.outDir ?? "bin", log: o.log ?? (() => {}) };
 }
 
-/** True when bin/ was built by a successful tsc run from exactly the files there are now. */
-function isUpToDate(/** @type {BuildOptions} */ options) {
-    const { root, outDir } = settings(options);
-    /** @type {Stamp} */
-    let stamp;
+/** @param {string} file @returns {any} the parsed JSON file, undefined when it cannot be read */
+function readJson(file) {
     try {
-        stamp = JSON.parse(fs.readFileSync(path.join(root, outDir, STAMP), "utf8"));
+        return JSON.parse(fs.readFileSync(file, "utf8"));
     } catch {
-        return false;
+        return undefined;
     }
-    const recorded = { ...stamp.inputs, ...stamp.outputs };
-    return Object.keys(stamp.outputs ?? {}).length > 0 && Object.entries(recorded).every(([f, h]) => hashOf(path.join(root, f)) === h);
+}
+
+/** @param {string} root @param {string} outDir @returns {Stamp | undefined} */
+function readStamp(root, outDir) {
+    const stamp = readJson(path.join(root, outDir, STAMP));
+    return stamp && typeof stamp.projects === "object" ? stamp : undefined;
+}
+
+/** @param {string} root @param {string} outDir @param {Stamp} stamp */
+function writeStamp(root, outDir, stamp) {
+    // Atomic: a concurrent run sees the old stamp or the new one, never half of it.
+    const file = path.join(root, outDir, STAMP);
+    fs.writeFileSync(`${file}.${process.pid}`, JSON.stringify(stamp, null, 1) + "\n");
+    fs.renameSync(`${file}.${process.pid}`, file);
+}
+
+/** @param {string} root @param {Record<string, string | null>} recorded @returns {boolean} every file still has its hash */
+function matches(root, recorded) {
+    return Object.entries(recorded).every(([f, h]) => hashOf(path.join(root, f)) === h);
+}
+
+/**
+ * The projects a build compiles, in order, relative to root: those `tsconfig` references (tsconfig.build.json:
+ * tsconfig.eks.json, the EKS component), each before the project that reads its declarations, then `tsconfig`.
+ * @param {string} root @param {string} tsconfig @returns {string[]}
+ */
+function projectsOf(root, tsconfig) {
+    /** @type {string[]} */
+    const order = [];
+    const visit = (/** @type {string} */ project) => {
+        if (order.includes(project)) {
+            return;
+        }
+        for (const ref of readJson(path.join(root, project))?.references ?? []) {
+            const target = path.resolve(root, path.dirname(project), ref.path);
+            visit(path.relative(root, target.endsWith(".json") ? target : path.join(target, "tsconfig.json")));
+        }
+        order.push(project);
+    };
+    visit(tsconfig);
+    return order;
+}
+
+/** True when bin/ was built by successful tsc runs from exactly the files there are now. */
+function isUpToDate(/** @type {BuildOptions} */ options) {
+    const { root, tsconfig, outDir } = settings(options);
+    const stamp = readStamp(root, outDir);
+    return stamp !== undefined && projectsOf(root, tsconfig).every((p) => {
+        const s = stamp.projects[p];
+        return s !== undefined && Object.keys(s.outputs).length > 0 && matches(root, { ...s.inputs, ...s.outputs });
+    });
 }
 
 /** The tsconfig file and every local file it extends, relative to root. */
@@ -76,15 +130,21 @@ function tsconfigChain(/** @type {string} */ root, /** @type {string} */ tsconfi
     const chain = [];
     for (let file = tsconfig; file && !chain.includes(file);) {
         chain.push(file);
-        let ext;
-        try {
-            ext = JSON.parse(fs.readFileSync(path.join(root, file), "utf8")).extends;
-        } catch {
-            break;
-        }
+        const ext = readJson(path.join(root, file))?.extends;
         file = typeof ext === "string" && ext.startsWith(".") ? path.relative(root, path.resolve(root, path.dirname(file), ext)) : "";
     }
     return chain;
+}
+
+/** A compiler option as the tsconfig chain sets it (the nearest file wins). */
+function optionOf(/** @type {string} */ root, /** @type {string} */ tsconfig, /** @type {string} */ name) {
+    for (const file of tsconfigChain(root, tsconfig)) {
+        const options = readJson(path.join(root, file))?.compilerOptions ?? {};
+        if (name in options) {
+            return { value: options[name], dir: path.dirname(file) };
+        }
+    }
+    return undefined;
 }
 
 /**
@@ -109,8 +169,83 @@ function sourceSnapshot(root, outDir) {
     return seen;
 }
 
-/** Runs tsc (type-checked) and records what it built from; throws BuildError with tsc's messages. */
-function build(/** @type {BuildOptions} */ options) {
+/** Where an incremental (or composite) project keeps what tsc knows of its last build, if anywhere. */
+function buildInfoOf(/** @type {string} */ root, /** @type {string} */ project, /** @type {string} */ outDir) {
+    const file = optionOf(root, project, "tsBuildInfoFile");
+    if (file) {
+        return path.resolve(root, file.dir, file.value);
+    }
+    const incremental = optionOf(root, project, "incremental")?.value ?? optionOf(root, project, "composite")?.value;
+    return incremental === true ? path.join(root, outDir, `${path.basename(project, ".json")}.tsbuildinfo`) : undefined;
+}
+
+/**
+ * Runs tsc with `args` and returns the files it read, by project, and its messages; throws BuildError when it
+ * fails. With `--build --verbose`, a "Building project" line starts each project's list of files.
+ * @param {string} root @param {string} tsc @param {string[]} args @param {string} project the project of a -p run
+ * @returns {Map<string, string[]>} project → the files tsc read for it, relative to root
+ */
+function runTsc(root, tsc, args, project) {
+    const r = spawnSync(process.execPath, [tsc, ...args, "--listFiles", "--pretty", "false"], { cwd: root, encoding: "utf8", maxBuffer: 256 << 20 });
+    if (r.error) {
+        throw new BuildError(`tsc did not run: ${r.error.message}`);
+    }
+    /** @type {Map<string, string[]>} */
+    const read = new Map();
+    /** @type {string[]} */
+    const messages = [];
+    let current = project;
+    for (const line of `${r.stdout}${r.stderr}`.split("\n").filter((l) => l.trim() !== "")) {
+        const building = /^\S.* - Building project '(.+)'\.\.\.$/.exec(line);
+        if (building) {
+            current = path.relative(root, building[1]);
+        } else if (path.isAbsolute(line) && fs.existsSync(line)) {
+            // --listFiles prints every file of the program as an absolute path; everything else is a message.
+            read.set(current, [...(read.get(current) ?? []), path.relative(root, line)]);
+        } else if (!/^\S.* - /.test(line) && !/^ {4}\* /.test(line)) {
+            // (--verbose's own lines, "<time> - Project ...", and its list of projects, are not messages.)
+            messages.push(line);
+        }
+    }
+    if (r.status !== 0) {
+        throw new BuildError(`TypeScript errors (tsc ${args.join(" ")}); nothing was deployed:\n${messages.join("\n") || `tsc exited with ${r.status}`}`);
+    }
+    return read;
+}
+
+/**
+ * What one project was built from and what it wrote. Files tsc read from outDir are a referenced project's
+ * declarations: inputs here (that project's stamp holds them as outputs).
+ * @param {string} root @param {string} project @param {string} outDir @param {string[]} read the files tsc read
+ * @returns {ProjectStamp}
+ */
+function stampOf(root, project, outDir, read) {
+    const inRoot = read.filter((f) => !f.startsWith("..") && !f.split(path.sep).includes("node_modules"));
+    const sources = inRoot.filter((f) => !f.startsWith(path.normalize(outDir) + path.sep));
+    const declares = [optionOf(root, project, "composite"), optionOf(root, project, "declaration")].some((o) => o?.value === true);
+    const outputs = sources.filter((f) => !f.endsWith(".d.ts")).flatMap((f) => {
+        const out = path.join(outDir, f.replace(/\.tsx?$/, ""));
+        return declares ? [`${out}.js`, `${out}.d.ts`] : [`${out}.js`];
+    });
+    const stamp = {
+        inputs: hashes(root, [...inRoot, ...tsconfigChain(root, project), "package-lock.json", path.join("node_modules", ".package-lock.json")]),
+        outputs: hashes(root, outputs),
+    };
+    const missing = Object.entries(stamp.outputs).filter(([, h]) => h === null).map(([f]) => f);
+    if (missing.length > 0 || outputs.length === 0) {
+        throw new BuildError(`tsc succeeded but did not write ${missing.join(", ") || "any output"}: check outDir/rootDir in ${project}.`);
+    }
+    return stamp;
+}
+
+/**
+ * Runs tsc on every project of the build (projectsOf) whose inputs or outputs are not as its stamp records,
+ * in order, and stamps each one after it succeeded; `force` compiles them all. When all of them need it, one
+ * `tsc --build` compiles them (it parses the declarations they share once: about 35 % less than a tsc run
+ * per project); otherwise each with `tsc -p`, a later one only if the declarations it reads changed.
+ * @param {BuildOptions & { force?: boolean }} options
+ */
+function build(options) {
     const { root, tsconfig, outDir, log } = settings(options);
     let tsc;
     try {
@@ -119,41 +254,64 @@ function build(/** @type {BuildOptions} */ options) {
         throw new BuildError("TypeScript is not installed (run npm ci): the program is type-checked and compiled before it runs.");
     }
     const t0 = Date.now();
-    const before = sourceSnapshot(root, outDir);
-    log(`type-checking and compiling the program (${tsconfig} → ${outDir}/): its sources changed since the last build`);
-    const r = spawnSync(process.execPath, [tsc, "-p", tsconfig, "--listFiles", "--pretty", "false"], { cwd: root, encoding: "utf8", maxBuffer: 256 << 20 });
-    if (r.error) {
-        throw new BuildError(`tsc did not run: ${r.error.message}`);
-    }
-    const lines = `${r.stdout}${r.stderr}`.split("\n").filter((l) => l.trim() !== "");
-    // --listFiles prints every file of the program as an absolute path; everything else is a diagnostic.
-    const listed = lines.filter((l) => path.isAbsolute(l) && fs.existsSync(l));
-    const messages = lines.filter((l) => !listed.includes(l));
-    if (r.status !== 0) {
-        throw new BuildError(`TypeScript errors (tsc -p ${tsconfig}); nothing was deployed:\n${messages.join("\n") || `tsc exited with ${r.status}`}`);
-    }
-    const sources = listed.map((f) => path.relative(root, f)).filter((f) => !f.startsWith("..") && !f.split(path.sep).includes("node_modules"));
-    const after = sourceSnapshot(root, outDir);
-    const changedMeanwhile = sources.filter((f) => !before.has(f) || before.get(f) !== after.get(f));
-    if (changedMeanwhile.length > 0) {
-        throw new BuildError(`${changedMeanwhile.join(", ")} changed while tsc compiled it: run again.`);
-    }
-    const outputs = sources.filter((f) => !f.endsWith(".d.ts")).map((f) => path.join(outDir, f.replace(/\.tsx?$/, ".js")));
+    const old = readStamp(root, outDir);
     /** @type {Stamp} */
-    const stamp = {
-        typescript: require(require.resolve("typescript/package.json", { paths: [root] })).version,
-        inputs: hashes(root, [...sources, ...tsconfigChain(root, tsconfig), "package-lock.json", path.join("node_modules", ".package-lock.json")]),
-        outputs: hashes(root, outputs),
+    const stamp = { typescript: require(require.resolve("typescript/package.json", { paths: [root] })).version, projects: {} };
+    const projects = projectsOf(root, tsconfig);
+    const current = (/** @type {string} */ p) => {
+        const recorded = old?.projects[p];
+        return !options.force && recorded !== undefined && Object.keys(recorded.outputs).length > 0 && matches(root, { ...recorded.inputs, ...recorded.outputs });
     };
-    const missing = Object.entries(stamp.outputs).filter(([, h]) => h === null).map(([f]) => f);
-    if (missing.length > 0 || outputs.length === 0) {
-        throw new BuildError(`tsc succeeded but did not write ${missing.join(", ") || "any output"}: check outDir/rootDir in ${tsconfig}.`);
+    /** @param {string[]} these */
+    const announce = (these) => these.forEach((p) =>
+        log(`type-checking and compiling the program: ${p} → ${outDir}/ (${old?.projects[p] ? "its sources changed since the last build" : "not built yet"})`));
+    // An incremental project's .tsbuildinfo says what tsc emitted last time, and tsc writes only what changed
+    // since: after an output was edited or deleted (or with no record of the outputs) it must write them all.
+    const forgetEmitted = (/** @type {string} */ p) => {
+        const buildInfo = buildInfoOf(root, p, outDir);
+        const recorded = old?.projects[p];
+        if (buildInfo && !(recorded && matches(root, recorded.outputs))) {
+            fs.rmSync(buildInfo, { force: true });
+        }
+    };
+    /** @param {string[]} these @param {string[]} args */
+    const compile = (these, args) => {
+        these.forEach(forgetEmitted);
+        const before = sourceSnapshot(root, outDir);
+        const read = runTsc(root, tsc, args, these[0]);
+        const after = sourceSnapshot(root, outDir);
+        for (const p of these) {
+            const files = read.get(p) ?? [];
+            const changedMeanwhile = files.filter((f) => before.has(f) && before.get(f) !== after.get(f));
+            if (changedMeanwhile.length > 0) {
+                throw new BuildError(`${changedMeanwhile.join(", ")} changed while tsc compiled it: run again.`);
+            }
+            stamp.projects[p] = stampOf(root, p, outDir, files);
+        }
+        // Stamped as each run succeeds: after a type error in a later project, a next run starts from there.
+        writeStamp(root, outDir, stamp);
+    };
+    /** @type {string[]} */
+    const compiled = [];
+    if (projects.length > 1 && !projects.some(current)) {
+        announce(projects);
+        compile(projects, ["--build", tsconfig, "--force", "--verbose"]);
+        compiled.push(...projects);
+    } else {
+        for (const p of projects) {
+            const recorded = old?.projects[p];
+            if (recorded && current(p)) {
+                stamp.projects[p] = recorded;
+                continue;
+            }
+            announce([p]);
+            compile([p], ["-p", p]);
+            compiled.push(p);
+        }
     }
-    // Atomic: a concurrent run sees the old stamp or the new one, never half of it.
-    const file = path.join(root, outDir, STAMP);
-    fs.writeFileSync(`${file}.${process.pid}`, JSON.stringify(stamp, null, 1) + "\n");
-    fs.renameSync(`${file}.${process.pid}`, file);
-    log(`built in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${outputs.length} files in ${outDir}/`);
+    writeStamp(root, outDir, stamp);
+    const files = Object.values(stamp.projects).reduce((n, s) => n + Object.keys(s.outputs).filter((f) => f.endsWith(".js")).length, 0);
+    log(`built in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${compiled.join(", ") || "nothing to compile"}; ${files} files in ${outDir}/`);
 }
 
 /**
@@ -177,7 +335,7 @@ if (require.main === module) {
     const log = (/** @type {string} */ line) => console.error(`[build] ${line}`);
     try {
         if (process.argv.includes("--force") || !isUpToDate({ root })) {
-            build({ root, log });
+            build({ root, log, force: process.argv.includes("--force") });
         } else {
             log("bin/ is up to date with the sources");
         }

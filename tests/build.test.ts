@@ -77,3 +77,81 @@ describe("the program's build (main.js → scripts/build.js)", function () {
         assert.strictEqual(runBuilt(), 14);
     });
 });
+
+/**
+ * The same build on a project that references another, as tsconfig.build.json references tsconfig.eks.json:
+ * both incremental, each compiled only when its own inputs changed (the referencing one reads the other's
+ * declarations), both in one `tsc --build` when neither is built, and an edited or deleted output written again
+ * although the .tsbuildinfo says nothing changed.
+ */
+describe("the program's build of two projects, one referencing the other (tsconfig.eks.json)", function () {
+    this.timeout(60000);
+    let dir = "";
+    let builds: string[] = [];
+    const write = (file: string, text: string) => fs.writeFileSync(path.join(dir, file), text);
+    /** Builds and runs the program; returns its value and which projects tsc compiled. */
+    const runBuilt = () => {
+        builds = [];
+        const entry = ensureBuilt({ root: dir, log: (l) => builds.push(l) });
+        Object.keys(require.cache).filter((f) => f.startsWith(dir)).forEach((f) => delete require.cache[f]);
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        return { value: require(entry), compiled: builds.filter((l) => l.startsWith("type-checking")).map((l) => /: (\S+) →/.exec(l)?.[1]) };
+    };
+    const options = { strict: true, noLib: true, types: [], target: "es2022", module: "commonjs", rootDir: ".", outDir: "bin", noEmitOnError: true };
+
+    before(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "eks-nginx-build-"));
+        fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
+        write("tsconfig.lib.json", JSON.stringify({
+            compilerOptions: { ...options, composite: true, tsBuildInfoFile: "bin/.lib.tsbuildinfo" }, files: ["globals.d.ts", "lib.ts"],
+        }));
+        write("tsconfig.build.json", JSON.stringify({
+            compilerOptions: { ...options, incremental: true, tsBuildInfoFile: "bin/.tsbuildinfo" },
+            references: [{ path: "./tsconfig.lib.json" }], files: ["globals.d.ts", "index.ts"],
+        }));
+        write("globals.d.ts", ["Array<T>", "Boolean", "Function", "IArguments", "Number", "Object", "RegExp", "String", "CallableFunction", "NewableFunction"]
+            .map((t) => `interface ${t} {}`).join("\n"));
+        write("index.ts", "import { n } from \"./lib\";\nimport { times } from \"./times\";\nexport = times(n);\n");
+        write("times.ts", "export const times = (x: number): number => 2 * x;\n");
+        write("lib.ts", "export const n: number = 1;\n");
+    });
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("compiles both projects in one tsc --build run when neither is built", () => {
+        assert.deepStrictEqual(runBuilt(), { value: 2, compiled: ["tsconfig.lib.json", "tsconfig.build.json"] });
+        assert.match(builds.join("\n"), /built in .*tsconfig\.lib\.json, tsconfig\.build\.json/);
+        assert.ok(fs.existsSync(path.join(dir, "bin", "lib.d.ts")) && fs.existsSync(path.join(dir, "bin", ".tsbuildinfo")));
+        assert.deepStrictEqual(runBuilt(), { value: 2, compiled: [] });
+    });
+
+    it("compiles only the referencing project after an edit of its own sources", () => {
+        write("times.ts", "export const times = (x: number): number => 3 * x;\n");
+        assert.deepStrictEqual(runBuilt(), { value: 3, compiled: ["tsconfig.build.json"] });
+    });
+
+    it("compiles only the referenced project when its declarations stay the same, both when they change", () => {
+        write("lib.ts", "export const n: number = 5;\n");
+        assert.deepStrictEqual(runBuilt(), { value: 15, compiled: ["tsconfig.lib.json"] });
+        write("lib.ts", "export const n: number = 5;\nexport const m = 1;\n");
+        assert.deepStrictEqual(runBuilt(), { value: 15, compiled: ["tsconfig.lib.json", "tsconfig.build.json"] });
+    });
+
+    it("stops on a type error the referenced project's declarations cause in the other, until it is fixed", () => {
+        write("lib.ts", "export const n: string = \"five\";\n");
+        for (let i = 0; i < 2; i++) {
+            assert.throws(runBuilt, (e: Error) => e instanceof BuildError &&
+                /tsc -p tsconfig\.build\.json/.test(e.message) && /index\.ts\(3,16\): error TS2345/.test(e.message));
+            assert.strictEqual(isUpToDate({ root: dir }), false);
+        }
+        write("lib.ts", "export const n: number = 7;\n");
+        assert.deepStrictEqual(runBuilt(), { value: 21, compiled: ["tsconfig.lib.json", "tsconfig.build.json"] });
+    });
+
+    it("writes an edited or deleted output again, though the .tsbuildinfo says nothing changed", () => {
+        fs.rmSync(path.join(dir, "bin", "times.js"));
+        assert.deepStrictEqual(runBuilt(), { value: 21, compiled: ["tsconfig.build.json"] });
+        fs.appendFileSync(path.join(dir, "bin", "lib.js"), "exports.n = 0;\n");
+        assert.deepStrictEqual(runBuilt(), { value: 21, compiled: ["tsconfig.lib.json"] });
+        assert.strictEqual(isUpToDate({ root: dir }), true);
+    });
+});
