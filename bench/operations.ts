@@ -153,8 +153,12 @@ export interface Breakdown {
     noopPlain: NoopPreview;
     /** Tuned: the same with PULUMI_NODEJS_TRANSPILE_ONLY=true (the old advice; it has nothing left to skip). */
     noopTuned: NoopPreview;
-    /** The first run after a source changed: main.js type-checks and compiles with tsc first. */
+    /** The first run after a source outside the EKS component changed: main.js runs tsc on tsconfig.build.json first. */
     afterSourceChange: NoopPreview;
+    /** The first run after an edit of the EKS component's code: tsc on tsconfig.eks.json (its declarations stay the same). */
+    afterEksChange: NoopPreview;
+    /** Before the EKS component was a project of its own: the whole program one tsc project, after a source changed. */
+    afterSourceChangeOneProject: NoopPreview;
     /** Before this design: Pulumi.yaml main index.ts through ts-node, type-checked on every run. */
     noopTsNodeTypeChecked: NoopPreview;
 }
@@ -216,6 +220,22 @@ async function noopPreview(b: Bench, reps: number, extraEnv: NodeJS.ProcessEnv =
     return { seconds, treeMiB: median(sampled.map((r) => r.peakMiB)), largestMiB: median(sampled.map((r) => r.largestMiB)) };
 }
 
+/** Runs `body` with tsconfig.build.json as it was before tsconfig.eks.json: one project, the whole program. */
+async function withOneProject<T>(b: Bench, body: () => Promise<T>): Promise<T> {
+    const file = path.join(b.ws.dir, "tsconfig.build.json");
+    const original = fs.readFileSync(file, "utf8");
+    const config = JSON.parse(original);
+    delete config.references;
+    delete config.compilerOptions.incremental;
+    delete config.compilerOptions.tsBuildInfoFile;
+    fs.writeFileSync(file, JSON.stringify(config, null, 4));
+    try {
+        return await body();
+    } finally {
+        fs.writeFileSync(file, original);
+    }
+}
+
 /** Runs `body` with Pulumi.yaml's entry point set back to index.ts through ts-node (type-checked), as before. */
 async function withTsNodeEntry<T>(b: Bench, body: () => Promise<T>): Promise<T> {
     const file = path.join(b.ws.dir, "Pulumi.yaml");
@@ -253,14 +273,16 @@ export async function measureOperations(reps: number): Promise<{ samples: Operat
         // Breakdown: the same stack deployed, previews with no changes.
         mustSucceed(b.pulumi(["up", "--yes", "--skip-preview"]));
         const repeat = (n: number, f: () => number) => median(Array.from({ length: n }, f));
-        const touch = () => fs.appendFileSync(path.join(ws.dir, "stacks", "podCapacity.ts"), "// changed\n");
+        const touch = (file = path.join("stacks", "podCapacity.ts")) => () => fs.appendFileSync(path.join(ws.dir, file), "// changed\n");
         const breakdown: Breakdown = {
             cliStart: repeat(5, () => timed(() => sh(b, "pulumi", ["version"]))),
             providerStart: median([await providerStart(b), await providerStart(b), await providerStart(b)]),
             emptyProgramPreview: repeat(3, () => emptyProgramPreview(b)),
             noopPlain: await noopPreview(b, reps),
             noopTuned: await noopPreview(b, reps, { PULUMI_NODEJS_TRANSPILE_ONLY: "true" }),
-            afterSourceChange: await noopPreview(b, Math.min(reps, 3), {}, touch),
+            afterSourceChange: await noopPreview(b, Math.min(reps, 3), {}, touch()),
+            afterEksChange: await noopPreview(b, Math.min(reps, 3), {}, touch(path.join("components", "eksCluster.ts"))),
+            afterSourceChangeOneProject: await withOneProject(b, () => noopPreview(b, Math.min(reps, 3), {}, touch())),
             noopTsNodeTypeChecked: await withTsNodeEntry(b, () => noopPreview(b, Math.min(reps, 3))),
         };
         mustSucceed(b.pulumi(["destroy", "--yes", "--skip-preview"]));
