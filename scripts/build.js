@@ -282,7 +282,8 @@ function build(options) {
         const after = sourceSnapshot(root, outDir);
         for (const p of these) {
             const files = read.get(p) ?? [];
-            const changedMeanwhile = files.filter((f) => before.has(f) && before.get(f) !== after.get(f));
+            const sources = files.filter((f) => !f.startsWith("..") && !f.startsWith(path.normalize(outDir) + path.sep) && !f.split(path.sep).includes("node_modules"));
+            const changedMeanwhile = sources.filter((f) => !before.has(f) || before.get(f) !== after.get(f));
             if (changedMeanwhile.length > 0) {
                 throw new BuildError(`${changedMeanwhile.join(", ")} changed while tsc compiled it: run again.`);
             }
