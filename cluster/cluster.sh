@@ -6,8 +6,8 @@
 # Service answers on a loopback address), or fake kwok nodes in three zones (pods only pretend to run; for
 # control-plane behaviour). host-state.sh records the machine before the nodes and restores it after.
 #
-#   cluster/cluster.sh start [--node real|kwok] [--nodes N]   start and wait until healthy (prints the status
-#                       if running). Default: real nodes where the machine allows them (root, the toolchain's
+#   cluster/cluster.sh start [--node real|kwok] [--nodes N] [--quiet]   start and wait until healthy (prints
+#                       the status if running; --quiet: one line). Default: real nodes where the machine allows them (root, the toolchain's
 #                       binaries and images, kernel features), as many as asked (1 to 4, default 3) or as the
 #                       machine holds, else kwok's fake nodes; it says why.
 #   cluster/cluster.sh stop     stop exactly what start started (TERM, then KILL), undo what the nodes changed
@@ -111,22 +111,29 @@ choose_mode() {
 
 # start [--node real|kwok] [--nodes N]: see the top of this file.
 start() {
-    local requested=auto count=$NODES
+    local requested=auto count=$NODES quiet=false
     while [ $# -gt 0 ]; do
         case "$1" in
+            --quiet) quiet=true ;;
             --node) requested=${2:-}; shift ;;
             --node=*) requested=${1#--node=} ;;
             --nodes) count=${2:-}; shift ;;
             --nodes=*) count=${1#--nodes=} ;;
-            *) die "start takes [--node real|kwok] [--nodes N], not '$*'" ;;
+            *) die "start takes [--node real|kwok] [--nodes N] [--quiet], not '$*'" ;;
         esac
         shift
     done
     { [[ "$count" =~ ^[1-9][0-9]*$ ]] && [ "$count" -le "$MAX_NODES" ]; } || die "--nodes takes a number from 1 to $MAX_NODES, not '$count'"
     case "$requested" in real | kwok | auto) ;; *) die "--node takes real or kwok, not '$requested'" ;; esac
     if all_alive && api_ready && { [ "$requested" = auto ] || [ "$requested" = "$(mode)" ]; }; then
-        log "already running"
-        status
+        # --quiet (npm run local, before every pulumi command): one line instead of the status table, which
+        # checks everything again (about 0.5 s).
+        if [ "$quiet" = true ]; then
+            log "already running: $(node_summary)"
+        else
+            log "already running"
+            status
+        fi
         return 0
     fi
     if resumable "$requested"; then
@@ -364,5 +371,5 @@ case "${1:-}" in
     remove-node) running_real; remove_node "${2:-}" ;;
     env) echo "export KUBECONFIG=$dir/kubeconfig" ;;
     restart-apiserver) restart_apiserver "${2:-0}" ;;
-    *) echo "usage: $0 start [--node real|kwok] [--nodes N]|stop|status|add-node [--zone Z]|remove-node NAME|env|restart-apiserver [down seconds]" >&2; exit 2 ;;
+    *) echo "usage: $0 start [--node real|kwok] [--nodes N] [--quiet]|stop|status|add-node [--zone Z]|remove-node NAME|env|restart-apiserver [down seconds]" >&2; exit 2 ;;
 esac

@@ -45,7 +45,7 @@ if [ -n "$configured" ]; then
     say "cluster: $configured (the stack's kubeconfig config)"
 else
     if [ "$action" != destroy ] || cluster/cluster.sh status >/dev/null 2>&1; then
-        cluster/cluster.sh start
+        cluster/cluster.sh start --quiet
         embedded_running=true
         say "cluster: the embedded cluster ($KUBECONFIG)"
     else

