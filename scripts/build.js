@@ -213,6 +213,11 @@ function runTsc(root, tsc, args, project) {
     return read;
 }
 
+/** A file of the project itself, relative to root: not outside it, not in node_modules. */
+const isProjectFile = (/** @type {string} */ f) => !f.startsWith("..") && !f.split(path.sep).includes("node_modules");
+/** A file in `dir` (bin/: there, tsc reads only a referenced project's declarations). */
+const isIn = (/** @type {string} */ dir, /** @type {string} */ f) => f.startsWith(path.normalize(dir) + path.sep);
+
 /**
  * What one project was built from and what it wrote. Files tsc read from outDir are a referenced project's
  * declarations: inputs here (that project's stamp holds them as outputs).
@@ -220,8 +225,8 @@ function runTsc(root, tsc, args, project) {
  * @returns {ProjectStamp}
  */
 function stampOf(root, project, outDir, read) {
-    const inRoot = read.filter((f) => !f.startsWith("..") && !f.split(path.sep).includes("node_modules"));
-    const sources = inRoot.filter((f) => !f.startsWith(path.normalize(outDir) + path.sep));
+    const inRoot = read.filter(isProjectFile);
+    const sources = inRoot.filter((f) => !isIn(outDir, f));
     const declares = [optionOf(root, project, "composite"), optionOf(root, project, "declaration")].some((o) => o?.value === true);
     const outputs = sources.filter((f) => !f.endsWith(".d.ts")).flatMap((f) => {
         const out = path.join(outDir, f.replace(/\.tsx?$/, ""));
@@ -282,7 +287,7 @@ function build(options) {
         const after = sourceSnapshot(root, outDir);
         for (const p of these) {
             const files = read.get(p) ?? [];
-            const sources = files.filter((f) => !f.startsWith("..") && !f.startsWith(path.normalize(outDir) + path.sep) && !f.split(path.sep).includes("node_modules"));
+            const sources = files.filter((f) => isProjectFile(f) && !isIn(outDir, f));
             const changedMeanwhile = sources.filter((f) => !before.has(f) || before.get(f) !== after.get(f));
             if (changedMeanwhile.length > 0) {
                 throw new BuildError(`${changedMeanwhile.join(", ")} changed while tsc compiled it: run again.`);
