@@ -7,9 +7,9 @@
 # control-plane behaviour). host-state.sh records the machine before the nodes and restores it after.
 #
 #   cluster/cluster.sh start [--node real|kwok] [--nodes N] [--quiet]   start and wait until healthy (prints
-#                       the status if running; --quiet: one line). Default: real nodes where the machine allows them (root, the toolchain's
-#                       binaries and images, kernel features), as many as asked (1 to 4, default 3) or as the
-#                       machine holds, else kwok's fake nodes; it says why.
+#                       the status if running; --quiet: one line). Default: real nodes where the machine allows
+#                       them (root, the toolchain's binaries and images, kernel features), as many as asked (1 to
+#                       4, default 3) or as the machine holds, else kwok's fake nodes; it says why.
 #   cluster/cluster.sh stop     stop exactly what start started (TERM, then KILL), undo what the nodes changed
 #                               on the machine, and remove the data
 #   cluster/cluster.sh status   print what runs; exit 0 when healthy, 1 otherwise
