@@ -1,11 +1,14 @@
 // @ts-check
 /**
- * Start-up (main.js; README, "Performance"). The SDK's index loads its function serializer
- * (@pulumi/pulumi/runtime/closure) eagerly, and the serializer loads TypeScript's compiler (8.7 MiB of
- * JavaScript, through the SDK's typescript-shim) and npm's @npmcli/arborist (with its dependencies about 450
- * modules) as it loads.
- * This program serializes no function and computes no code paths, so these two load on first use instead:
- * the serializer gets a stand-in for each that loads the real module when touched.
+ * Start-up (scripts/startup.js; README, "Performance"). Two parts of the SDK load, as they load, modules
+ * that this program never uses; here they get stand-ins that load the real module on first use:
+ * - The SDK's index loads its function serializer (@pulumi/pulumi/runtime/closure) eagerly, and the
+ *   serializer loads TypeScript's compiler (8.7 MiB of JavaScript, through the SDK's typescript-shim) and
+ *   npm's @npmcli/arborist (with its dependencies about 450 modules) as it loads. This program serializes no
+ *   function and computes no code paths.
+ * - The SDK's run path (@pulumi/pulumi/cmd/run/tracing.js), which starts every program, loads OpenTelemetry's
+ *   tracer SDK, resources, Zipkin exporter and gRPC instrumentation (about 220 modules) as it loads; it uses
+ *   them only in `start()`, when a run is traced (`pulumi --tracing`).
  *
  * Why `Module._load`, which is not a public API, and not the public synchronous module hooks
  * (`module.registerHooks`, a release candidate in Node 24, used without a warning): hooks choose
@@ -14,10 +17,10 @@
  * do: CommonJS keys its cache by the path without it, so the stand-in would find itself when it loads the
  * real module), and every require of the run would go through the hooks: 4 to 11 % more CPU than this
  * wrapper over loading the Pulumi, Kubernetes, AWS and EKS SDKs (750 modules; paired whole-process runs,
- * three series of 30 to 40). What the wrapper rests on (where the SDK requires the two, and Node calling
- * `Module._load` for every require) is checked by tests/startup.test.ts: it fails when main.js no longer
- * defers them, when the serializer or the code-path walk stops working through the stand-ins, and when the
- * SDK stops loading them eagerly (the deferral would then be dead code).
+ * three series of 30 to 40). What the wrapper rests on (where the SDK requires these, and Node calling
+ * `Module._load` for every require) is checked by tests/startup.test.ts: it fails when start-up no longer
+ * defers them, when the serializer, the code-path walk or tracing stops working through the stand-ins, and
+ * when the SDK stops loading them eagerly (the deferral would then be dead code).
  */
 "use strict";
 const Module = require("module");
@@ -27,14 +30,24 @@ const path = require("path");
 const SERIALIZER = `${path.sep}${path.join("@pulumi", "pulumi", "runtime", "closure")}${path.sep}`;
 /** What they require and this program never uses: TypeScript (parseFunction.js), arborist (codePaths.js). */
 const DEFERRED = ["../../typescript-shim", "@npmcli/arborist"];
+/** The run path's tracing module, and what it requires for `start()` only (destructured as it loads). */
+const TRACING = `${path.sep}${path.join("@pulumi", "pulumi", "cmd", "run", "tracing.js")}`;
+const TRACING_DEFERRED = ["@opentelemetry/resources", "@opentelemetry/sdk-trace-base", "@opentelemetry/exporter-zipkin",
+    "@opentelemetry/instrumentation-grpc", "@opentelemetry/sdk-trace-node", "@opentelemetry/instrumentation"];
 
 /**
  * `require(request)` from a module whose path contains `from` returns a stand-in that loads the real module
- * on first use (any property read, `in`, key listing); every other require is untouched.
+ * on first use; every other require is untouched. Two shapes:
+ * - "module", for `const m = require(...)` used later: the stand-in is the module, loaded on any property
+ *   read, `in` or key listing;
+ * - "members", for `const { A, f } = require(...)` as the requiring module loads, with A and f only called
+ *   later: each property read gives a stand-in function that loads the module when it is called or
+ *   constructed (or one of its own properties is read, so `instanceof` works too).
  * @param {string[]} requests
  * @param {string} from
+ * @param {"module" | "members"} [shape]
  */
-function deferLoading(requests, from) {
+function deferLoading(requests, from, shape = "module") {
     /** @type {any} */
     const M = Module;
     const load = M._load;
@@ -45,6 +58,30 @@ function deferLoading(requests, from) {
         /** @type {any} */
         let real;
         const get = () => (real ??= load.call(this, request, parent, isMain));
+        if (shape === "members") {
+            /** @type {Map<string | symbol, any>} */
+            const members = new Map();
+            const member = (/** @type {string | symbol} */ key) => {
+                /** @type {any} */
+                const stand = new Proxy(function () {}, {
+                    apply: (_, self, args) => Reflect.apply(get()[key], self, args),
+                    construct: (_, args, newTarget) => /** @type {object} */ (Reflect.construct(get()[key], args, newTarget === stand ? get()[key] : newTarget)),
+                    get: (_, prop) => get()[key][prop],
+                });
+                return stand;
+            };
+            return new Proxy({}, {
+                get: (_, key) => {
+                    if (key === "__esModule" && real === undefined) {
+                        return true;
+                    }
+                    if (!members.has(key)) {
+                        members.set(key, member(key));
+                    }
+                    return members.get(key);
+                },
+            });
+        }
         return new Proxy({}, {
             // `__esModule` keeps TypeScript's import helpers from copying (and so loading) the module at once.
             get: (_, key) => (key === "__esModule" && real === undefined ? true : get()[key]),
@@ -58,9 +95,14 @@ function deferLoading(requests, from) {
     };
 }
 
-/** main.js's set-up: the SDK's function serializer loads TypeScript and arborist on first use. */
+/** The SDK's function serializer loads TypeScript and arborist on first use. */
 function deferSerializerDependencies() {
     deferLoading(DEFERRED, SERIALIZER);
 }
 
-module.exports = { deferLoading, deferSerializerDependencies, DEFERRED, SERIALIZER };
+/** The run path's tracing loads OpenTelemetry's tracer SDK and exporter when a run is traced. */
+function deferTracingDependencies() {
+    deferLoading(TRACING_DEFERRED, TRACING, "members");
+}
+
+module.exports = { deferLoading, deferSerializerDependencies, deferTracingDependencies, DEFERRED, SERIALIZER, TRACING, TRACING_DEFERRED };

@@ -4,10 +4,14 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
+import { parse } from "yaml";
 import { ROOT } from "../harness/mocks";
 
-/** Which of the two modules the deferral keeps from loading were in require.cache at one step. */
-interface Loaded { typescript: boolean; arborist: boolean }
+/**
+ * Which of the modules the deferrals keep from loading were in require.cache at one step: TypeScript,
+ * arborist, and any of OpenTelemetry's tracer SDK, exporter and instrumentation (TRACING_DEFERRED).
+ */
+interface Loaded { typescript: boolean; arborist: boolean; tracer: boolean }
 /** A step's result, or the error it threw. */
 type Outcome<T> = { value: T } | { error: string };
 interface Report {
@@ -16,33 +20,54 @@ interface Report {
     afterSerialize?: Loaded;
     codePaths?: Outcome<string[]>;
     afterCodePaths?: Loaded;
+    afterTracing?: Loaded;
+    traceId?: Outcome<string>;
+    afterTracingStart?: Loaded;
 }
 
 /**
  * Run in a fresh Node.js process (so that this process's module cache, where ts-node has loaded TypeScript,
- * plays no part). Mode "main": main.js as pulumi runs it, with its build left out (ensureBuilt returns the
+ * plays no part), started with Pulumi.yaml's `nodeargs` as the language host starts it (mode "sdk-only":
+ * without them). Mode "main": main.js as pulumi runs it, with its build left out (ensureBuilt returns the
  * SDK's own entry point, so the "program" main.js loads is the SDK, which is what bin/index.js loads first);
- * then the function serializer and the code-path walk used once each. Mode "sdk-only": the SDK loaded alone.
- * Prints a Report. Both use Node's compile cache where main.js keeps it, as every pulumi run does: it spares
- * them compiling the SDK and TypeScript again, and changes nothing about what loads.
+ * then the function serializer and the code-path walk used once each. Mode "tracing": the SDK run path's
+ * tracing module loaded, then started as `pulumi --tracing` starts it (no span is sent: none ends), and a
+ * span made. Mode "sdk-only": the SDK and the run path's tracing module loaded alone.
+ * Prints a Report. All use Node's compile cache where scripts/startup.js keeps it, as every pulumi run does:
+ * it spares them compiling the SDK and TypeScript again, and changes nothing about what loads.
  */
 const PROBE = String.raw`
 "use strict";
 const path = require("path");
 const [root, mode, packageDir] = process.argv.slice(1);
 const sdk = require.resolve("@pulumi/pulumi", { paths: [root] });
+const tracingModule = path.join(path.dirname(sdk), "cmd", "run", "tracing.js");
+const { TRACING_DEFERRED } = require(path.join(root, "scripts", "deferLoading.js"));
 const loaded = () => {
     const files = Object.keys(require.cache);
     return {
         typescript: files.some((f) => path.basename(f) === "typescript.js"),
         arborist: files.some((f) => f.includes(path.sep + path.join("@npmcli", "arborist") + path.sep)),
+        tracer: files.some((f) => TRACING_DEFERRED.some((m) => f.includes(path.sep + path.join(...m.split("/")) + path.sep))),
     };
 };
 const attempt = (f) => f().then((value) => ({ value }), (e) => ({ error: String(e?.stack ?? e) }));
 (async () => {
     if (mode === "sdk-only") {
         require(sdk);
+        require(tracingModule);
         console.log(JSON.stringify({ afterSdk: loaded() }));
+        return;
+    }
+    if (mode === "tracing") {
+        const tracing = require(tracingModule);
+        const report = { afterSdk: loaded() };
+        report.traceId = await attempt(async () => {
+            tracing.start("http://127.0.0.1:9/api/v2/spans");
+            return tracing.newSpan("probe").spanContext().traceId;
+        });
+        report.afterTracingStart = loaded();
+        console.log(JSON.stringify(report));
         return;
     }
     require(path.join(root, "scripts", "build.js")).ensureBuilt = () => sdk;
@@ -57,10 +82,19 @@ const attempt = (f) => f().then((value) => ({ value }), (e) => ({ error: String(
 })();
 `;
 
-async function probe(mode: "main" | "sdk-only", packageDir = ""): Promise<Report> {
+/** Pulumi.yaml's `runtime.options.nodeargs`, split as the language host splits them (no quoting is used). */
+function nodeargs(): string[] {
+    const project = parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
+    const args = project?.runtime?.options?.nodeargs;
+    assert.strictEqual(typeof args, "string", "Pulumi.yaml: runtime.options.nodeargs is not set");
+    return args.split(/\s+/).filter(Boolean);
+}
+
+async function probe(mode: "main" | "tracing" | "sdk-only", packageDir = ""): Promise<Report> {
     try {
         const env = { ...process.env, NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE || path.join(ROOT, "node_modules", ".cache", "node-compile-cache") };
-        const { stdout } = await promisify(execFile)(process.execPath, ["-e", PROBE, ROOT, mode, packageDir], { cwd: ROOT, env, encoding: "utf8" });
+        const args = [...(mode === "sdk-only" ? [] : nodeargs()), "-e", PROBE, ROOT, mode, packageDir];
+        const { stdout } = await promisify(execFile)(process.execPath, args, { cwd: ROOT, env, encoding: "utf8" });
         return JSON.parse(stdout);
     } catch (e) {
         throw new Error(`the start-up probe (${mode}) failed: ${(e as { stderr?: string }).stderr || e}`);
@@ -74,16 +108,18 @@ function valueOf<T>(step: string, outcome: Outcome<T> | undefined): T {
 }
 
 /**
- * main.js's start-up trick (scripts/deferLoading.js): the SDK's function serializer gets stand-ins for
- * TypeScript's compiler and npm's arborist, which load on first use. It rests on where the SDK requires
- * them and on a private Node.js API, so an upgrade of either could silently undo it or break the
- * serializer: these fail then.
+ * The start-up deferrals (scripts/startup.js, loaded by Pulumi.yaml's nodeargs and by main.js;
+ * scripts/deferLoading.js): the SDK's function serializer gets stand-ins for TypeScript's compiler and npm's
+ * arborist, and the run path's tracing module for OpenTelemetry's tracer SDK and exporter, which load on first
+ * use. They rest on where the SDK requires them and on a private Node.js API, so an upgrade of either could
+ * silently undo them or break the serializer or tracing: these fail then.
  */
-describe("start-up: the SDK's serializer loads TypeScript and arborist on first use (main.js)", function () {
-    // Two Node.js processes, each loading the SDK (one TypeScript too): about 1 s, 3 s on a loaded machine.
+describe("start-up: modules the SDK loads eagerly load on first use (scripts/startup.js)", function () {
+    // Three Node.js processes, each loading the SDK (one TypeScript too): about 1 s, 3 s on a loaded machine.
     this.timeout(20000);
     let packageDir = "";
     let viaMain: Report;
+    let viaTracing: Report;
     let sdkAlone: Report;
 
     before(async () => {
@@ -92,28 +128,36 @@ describe("start-up: the SDK's serializer loads TypeScript and arborist on first 
         fs.mkdirSync(path.join(packageDir, "node_modules", "left-pad"), { recursive: true });
         fs.writeFileSync(path.join(packageDir, "package.json"), JSON.stringify({ name: "probe", version: "1.0.0", dependencies: { "left-pad": "1.0.0" } }));
         fs.writeFileSync(path.join(packageDir, "node_modules", "left-pad", "package.json"), JSON.stringify({ name: "left-pad", version: "1.0.0" }));
-        [viaMain, sdkAlone] = await Promise.all([probe("main", packageDir), probe("sdk-only")]);
+        [viaMain, viaTracing, sdkAlone] = await Promise.all([probe("main", packageDir), probe("tracing"), probe("sdk-only")]);
     });
     after(() => fs.rmSync(packageDir, { recursive: true, force: true }));
 
-    it("without the deferral the SDK loads both as it loads (else the deferral is dead code: remove it)", () => {
-        assert.deepStrictEqual(sdkAlone.afterSdk, { typescript: true, arborist: true },
-            "the SDK no longer loads one of them as it loads: drop it from scripts/deferLoading.js's DEFERRED (both: drop the deferral)");
+    it("without the deferrals the SDK loads all three as it loads (else a deferral is dead code: remove it)", () => {
+        assert.deepStrictEqual(sdkAlone.afterSdk, { typescript: true, arborist: true, tracer: true },
+            "the SDK no longer loads one of them as it loads: drop it from scripts/deferLoading.js's DEFERRED or TRACING_DEFERRED (all of one: drop that deferral)");
     });
 
-    it("main.js loads neither as the program loads the SDK", () => {
-        assert.deepStrictEqual(viaMain.afterSdk, { typescript: false, arborist: false },
-            "loaded anyway: does main.js still call deferSerializerDependencies() before it loads the program? " +
-            "Did an SDK upgrade move the requires of @pulumi/pulumi/runtime/closure (scripts/deferLoading.js: DEFERRED, SERIALIZER)?");
+    it("Pulumi.yaml's nodeargs load scripts/startup.js, and main.js loads none of them as the program loads the SDK", () => {
+        assert.deepStrictEqual(nodeargs(), ["--require", "./scripts/startup.js"]);
+        assert.deepStrictEqual(viaMain.afterSdk, { typescript: false, arborist: false, tracer: false },
+            "loaded anyway: does scripts/startup.js still install the deferrals? " +
+            "Did an SDK upgrade move the requires of @pulumi/pulumi/runtime/closure or cmd/run/tracing.js (scripts/deferLoading.js: DEFERRED, SERIALIZER, TRACING)?");
     });
 
     it("the serializer still works: serializeFunction returns the function's text, and only then TypeScript loads", () => {
         assert.match(valueOf("serializeFunction", viaMain.serialize), /exports\.handler = __answer;[^]*return 6 \* 7;/);
-        assert.deepStrictEqual(viaMain.afterSerialize, { typescript: true, arborist: false });
+        assert.deepStrictEqual(viaMain.afterSerialize, { typescript: true, arborist: false, tracer: false });
     });
 
     it("the code-path walk still works: computeCodePaths finds the dependency, and only then arborist loads", () => {
         assert.deepStrictEqual(valueOf("computeCodePaths", viaMain.codePaths), ["node_modules/left-pad"]);
-        assert.deepStrictEqual(viaMain.afterCodePaths, { typescript: true, arborist: true });
+        assert.deepStrictEqual(viaMain.afterCodePaths, { typescript: true, arborist: true, tracer: false });
+    });
+
+    it("tracing still works: the run path's tracing loads no tracer SDK until started, then makes real spans", () => {
+        assert.deepStrictEqual(viaTracing.afterSdk, { typescript: false, arborist: false, tracer: false });
+        // OpenTelemetry's no-op tracer (what a failed start leaves) gives spans the all-zero trace id.
+        assert.match(valueOf("tracing.start and newSpan", viaTracing.traceId), /^(?!0+$)[0-9a-f]{32}$/);
+        assert.deepStrictEqual(viaTracing.afterTracingStart, { typescript: false, arborist: false, tracer: true });
     });
 });

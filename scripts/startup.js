@@ -1,0 +1,23 @@
+// @ts-check
+/**
+ * The Node.js start-up of every pulumi run of this program (README, "Performance"). Pulumi.yaml's
+ * `nodeargs: --require ./scripts/startup.js` loads it before the SDK's run path, which loaded about 470
+ * modules before it ran the program (main.js), and 240 with this. main.js requires it too: a no-op then
+ * (Node loads a module once), and under a language host that ignores `nodeargs` it still does what can be
+ * done that late.
+ * - Node.js keeps the compiled code of every module loaded from here on (the SDK's run path, the SDK, the
+ *   Kubernetes SDK, the program) in its on-disk compile cache ($NODE_COMPILE_CACHE, else the project's
+ *   node_modules/.cache, where tools keep their caches; keyed by file contents), instead of compiling them
+ *   again on every run.
+ * - Modules the SDK loads eagerly and this program never uses load on first use instead: TypeScript and
+ *   npm's arborist (the function serializer's), OpenTelemetry's tracer SDK and exporter (the run path's, for
+ *   `pulumi --tracing`): scripts/deferLoading.js, checked by tests/startup.test.ts.
+ */
+"use strict";
+const Module = require("module");
+const path = require("path");
+const { deferSerializerDependencies, deferTracingDependencies } = require("./deferLoading");
+
+Module.enableCompileCache?.(process.env.NODE_COMPILE_CACHE || path.join(__dirname, "..", "node_modules", ".cache", "node-compile-cache"));
+deferSerializerDependencies();
+deferTracingDependencies();
