@@ -74,18 +74,27 @@ next();' "$1"
 # alive PID: the process runs and is one of this cluster's (its command line names $dir), so a PID
 # reused by an unrelated process is never taken for ours.
 # A process that is exiting has an empty command line but is not gone yet: it counts as alive until it is
-# a zombie or has disappeared.
+# a zombie or has disappeared. Bash builtins only (npm run local checks every component before each pulumi
+# command: with cat, tr and grep that was about 60 processes started).
 alive() {
     [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null || return 1
-    local stat cmd
-    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    local stat args=() cmd
+    { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
     stat=${stat##*) }
     [ "${stat:0:1}" != Z ] || return 1
-    cmd=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) || return 1
-    [ -z "$cmd" ] || grep -qF -- "$dir/" <<<"$cmd"
+    { mapfile -d '' args <"/proc/$1/cmdline"; } 2>/dev/null || return 1
+    [ "${#args[@]}" -gt 0 ] || return 0
+    printf -v cmd '%s ' "${args[@]}"
+    [[ "$cmd" == *"$dir/"* ]]
 }
 # pid_of NAME: the PID recorded for component NAME in $dir/pids ("name pid" lines); nothing if none.
-pid_of() { awk -v n="$1" '$1 == n { print $2 }' "$dir/pids" 2>/dev/null || true; }
+pid_of() {
+    local name pid
+    [ -f "$dir/pids" ] || return 0
+    while read -r name pid _; do
+        if [ "$name" = "$1" ]; then echo "$pid"; fi
+    done <"$dir/pids"
+}
 # port_of NAME: the port picked for NAME at start, from $dir/ports ("name port" lines); nothing if none.
 port_of() { awk -v n="$1" '$1 == n { print $2 }' "$dir/ports" 2>/dev/null || true; }
 

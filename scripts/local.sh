@@ -25,13 +25,20 @@ action="${1:-}"
 [ -n "$action" ] || { echo "usage: npm run local -- up|preview|refresh|destroy [pulumi flags], or any pulumi command" >&2; exit 2; }
 shift
 
-pulumi stack select local --create --secrets-provider passphrase >/dev/null
 # The program reads the stack's `kubeconfig` config, else $KUBECONFIG: set it to the embedded cluster's here,
 # or drop it when the config names the cluster, for every command (`pulumi import`, `watch`, ... run the
 # program too).
 ambient="${KUBECONFIG:-}"
 unset KUBECONFIG
-configured=$(pulumi config get kubeconfig 2>/dev/null || true)
+# The stack is selected (made on first use) while its config is read: two CLI starts at once, about 0.17 s
+# each. When the read fails (the stack did not exist yet, or anything else), it is read again once the
+# stack is selected.
+pulumi stack select local --create --secrets-provider passphrase >/dev/null &
+select_pid=$!
+read_ok=true
+configured=$(pulumi config get kubeconfig --stack local 2>/dev/null) || read_ok=false
+wait "$select_pid"
+[ "$read_ok" = true ] || configured=$(pulumi config get kubeconfig 2>/dev/null || true)
 embedded_kubeconfig="${CLUSTER_DIR:-$repo/.cluster}/kubeconfig"
 [ -n "$configured" ] || export KUBECONFIG="$embedded_kubeconfig"
 case "$action" in

@@ -3,7 +3,14 @@
 # shellcheck shell=bash
 NODE_PINNED_VERSION="${NODE_PINNED_VERSION:-24.21.0}"
 _node_repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-_node_major() { "${1:-node}" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+# _node_major [NODE]: its major version, 0 if none. `--version` prints it without starting JavaScript (5 ms, not 35).
+_node_major() {
+    local v
+    v=$("${1:-node}" --version 2>/dev/null) || v=v0
+    v=${v#v}
+    v=${v%%.*}
+    [[ "$v" =~ ^[0-9]+$ ]] && echo "$v" || echo 0
+}
 # One command sources this several times (npm run local: scripts/lib.sh, pulumi-env.sh, cluster/cluster.sh):
 # the node it settled on is remembered in EKS_NGINX_NODE, and while that is still the first on PATH, nothing is
 # checked again (each check starts node: 40-90 ms).
