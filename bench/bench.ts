@@ -97,6 +97,7 @@ async function main(): Promise<void> {
         out("|---|---|---|---|");
         const row = (label: string, r: NoopPreview) => out(`| ${label} | ${r.seconds.toFixed(2)} s | ${r.treeMiB} MiB | ${r.largestMiB} MiB |`);
         row("plain `pulumi preview`, as README gives it (no extra environment)", breakdown.noopPlain);
+        row("README's wrapper for the embedded cluster: `npm run local -- preview --expect-no-changes` (npm, scripts/local.sh, the same preview)", breakdown.noopReadme);
         row("tuned: `PULUMI_NODEJS_TRANSPILE_ONLY=true pulumi preview`", breakdown.noopTuned);
         row("plain, first run after a source changed (main.js runs tsc on tsconfig.build.json, the program but the EKS component)", breakdown.afterSourceChange);
         row("plain, first run after an edit of the EKS component (tsc on tsconfig.eks.json)", breakdown.afterEksChange);

@@ -161,6 +161,8 @@ export interface Breakdown {
     afterSourceChangeOneProject: NoopPreview;
     /** Before this design: Pulumi.yaml main index.ts through ts-node, type-checked on every run. */
     noopTsNodeTypeChecked: NoopPreview;
+    /** README's command for it on the embedded cluster: `npm run local -- preview --expect-no-changes`. */
+    noopReadme: NoopPreview;
 }
 
 async function providerStart(b: Bench): Promise<number> {
@@ -214,6 +216,30 @@ async function noopPreview(b: Bench, reps: number, extraEnv: NodeJS.ProcessEnv =
         const r = await peakTreeMemory("pulumi", ["--non-interactive", ...args], { cwd: b.ws.dir, env: { ...b.ws.env, ...extraEnv } });
         if (r.code !== 0) {
             throw new Error(`pulumi preview failed:\n${r.output}`);
+        }
+        sampled.push(r);
+    }
+    return { seconds, treeMiB: median(sampled.map((r) => r.peakMiB)), largestMiB: median(sampled.map((r) => r.largestMiB)) };
+}
+
+/**
+ * `reps` runs of README's `npm run local -- preview --expect-no-changes` in the project copy (npm, then
+ * scripts/local.sh: the stack selected and its kubeconfig config read, the cluster checked, then the same
+ * preview), timed, then `reps` more sampled for memory. The copy gets the wrapper's own scripts (cluster/,
+ * toolchain/) for it; the workspace's environment names its cluster (CLUSTER_DIR) and state, as README's
+ * commands find them in a clone.
+ */
+async function readmePreview(b: Bench, reps: number): Promise<NoopPreview> {
+    for (const dir of ["cluster", "toolchain"]) {
+        fs.cpSync(path.join(repo, dir), path.join(b.ws.dir, dir), { recursive: true });
+    }
+    const args = ["run", "-s", "local", "--", "preview", "--expect-no-changes"];
+    const seconds = median(Array.from({ length: reps }, () => timed(() => sh(b, "npm", args))));
+    const sampled: { peakMiB: number; largestMiB: number }[] = [];
+    for (let i = 0; i < reps; i++) {
+        const r = await peakTreeMemory("npm", args, { cwd: b.ws.dir, env: b.ws.env });
+        if (r.code !== 0) {
+            throw new Error(`npm run local -- preview failed:\n${r.output}`);
         }
         sampled.push(r);
     }
@@ -284,6 +310,7 @@ export async function measureOperations(reps: number): Promise<{ samples: Operat
             afterEksChange: await noopPreview(b, Math.min(reps, 3), {}, touch(path.join("components", "eksCluster.ts"))),
             afterSourceChangeOneProject: await withOneProject(b, () => noopPreview(b, Math.min(reps, 3), {}, touch())),
             noopTsNodeTypeChecked: await withTsNodeEntry(b, () => noopPreview(b, Math.min(reps, 3))),
+            noopReadme: await readmePreview(b, reps),
         };
         mustSucceed(b.pulumi(["destroy", "--yes", "--skip-preview"]));
         return { samples, breakdown };
