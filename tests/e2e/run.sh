@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# npm run test:e2e [scenario|node-faults|nodes|hardening ...]: the tutorial's scenario checked over HTTP, the
-# faults real pods make real, and node events (drains, a rollover, a crash, a scale-in) under counted traffic,
-# on the embedded cluster's three real nodes; then the production-hardening suite (policy, faults, bad input,
-# secrets, teardown) on kwok's fake nodes; all with the real Pulumi CLI. Each suite makes its own project copy
-# and cluster. Needs the toolchain (npm run toolchain), node_modules and root (the real nodes).
+# npm run test:e2e [scenario|readme|node-faults|nodes|hardening ...]: the tutorial's scenario checked over HTTP,
+# README's commands as typed in a fresh clone (npm start, npm run local -- ...), the faults real pods make real,
+# and node events (drains, a rollover, a crash, a scale-in) under counted traffic, on the embedded cluster's three
+# real nodes; then the production-hardening suite (policy, faults, bad input, secrets, teardown) on kwok's fake
+# nodes; all with the real Pulumi CLI. Each suite makes its own project copy and cluster. Needs the toolchain
+# (npm run toolchain), node_modules and root (the real nodes).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$repo"
@@ -12,7 +13,7 @@ for b in pulumi pulumi-language-nodejs pulumi-resource-kubernetes kubectl kube-a
     [ -x ".toolchain/bin/$b" ] || { echo "[e2e] .toolchain/bin/$b missing: run npm run toolchain" >&2; exit 1; }
 done
 # The suites; the other files in tests/e2e are their helpers.
-all=(scenario node-faults nodes hardening)
+all=(scenario readme node-faults nodes hardening)
 suites=()
 for arg in "${@:-${all[@]}}"; do
     read -ra words <<<"$arg"

@@ -33,9 +33,11 @@ export interface Suite extends StepTools, ClusterCommand {
 
 /**
  * The suite `name` in a new workspace, on a cluster with three real nodes (pods run, the load balancer answers on
- * loopback) or kwok's three fake nodes in three zones. The workspace is made now; the rest by run().
+ * loopback) or kwok's three fake nodes in three zones. The workspace is made now; the rest by run(), unless
+ * `setup` is "none": then run() makes no project copy, cluster or stack (the suite's steps do, as README's
+ * `npm start` does) and only records the machine first.
  */
-export function e2eSuite(name: string, node: "real" | "kwok"): Suite {
+export function e2eSuite(name: string, node: "real" | "kwok", setup: "stack" | "none" = "stack"): Suite {
     const ws = createWorkspace();
     const tools = stepTools(ws);
     const cluster = clusterCommand(ws);
@@ -60,12 +62,16 @@ export function e2eSuite(name: string, node: "real" | "kwok"): Suite {
         const t0 = Date.now();
         console.log(`${name}: ${node === "real" ? "real nodes" : "kwok's fake nodes"}; project copy and state in ${ws.dir}`);
         (async () => {
-            copyProject(ws, tools.log);
+            if (setup === "stack") {
+                copyProject(ws, tools.log);
+            }
             if (node === "real") {
                 machineBefore = hostState();
             }
-            cluster.cluster("start", "--node", node);
-            mustSucceed(tools.pulumi(["stack", "init", "local", "--secrets-provider", "passphrase"]));
+            if (setup === "stack") {
+                cluster.cluster("start", "--node", node);
+                mustSucceed(tools.pulumi(["stack", "init", "local", "--secrets-provider", "passphrase"]));
+            }
             await body();
             console.log(`\nwall times:\n  ${tools.timings.join("\n  ")}\n  whole ${name}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
         })()
