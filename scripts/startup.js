@@ -1,10 +1,10 @@
 // @ts-check
 /**
- * The Node.js start-up of every pulumi run of this program (README, "Performance"). Pulumi.yaml's
- * `nodeargs: --require ./scripts/startup.js` loads it before the SDK's run path, which loaded about 470
- * modules before it ran the program (main.js), and 240 with this. main.js requires it too: a no-op then
- * (Node loads a module once), and under a language host that ignores `nodeargs` it still does what can be
- * done that late.
+ * The Node.js start-up of every pulumi run of this program (bench/results.md, "The program's start-up").
+ * Pulumi.yaml's `nodeargs: --require ./scripts/startup.js` loads it before the SDK's run path, which loaded
+ * about 470 modules before it ran the program (main.js), and 240 with this. main.js requires it too: a
+ * no-op then (Node loads a module once), and under a language host that ignores `nodeargs` it still does
+ * what can be done that late.
  * - Node.js keeps the compiled code of every module loaded from here on (the SDK's run path, the SDK, the
  *   Kubernetes SDK, the program) in its on-disk compile cache ($NODE_COMPILE_CACHE, else the project's
  *   node_modules/.cache, where tools keep their caches; keyed by file contents), instead of compiling them
