@@ -148,7 +148,7 @@ const tutorial: { command: string; title: string; steps: (sh: () => Run) => Prom
 ];
 
 suite.run(3 + tutorial.length, async () => {
-    await step("README's commands are the ones this suite checks", () => {
+    await step("README's commands are the ones this suite checks; the fresh clone made", () => {
         const fresh = readmeCommands("From a fresh clone");
         const block = readmeCommands("The tutorial on the embedded cluster");
         check("\"From a fresh clone\": npm start, npm test", JSON.stringify(fresh) === JSON.stringify(["npm start", "npm test"]), fresh);
