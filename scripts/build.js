@@ -93,6 +93,14 @@ function matches(root, recorded) {
 }
 
 /**
+ * A project's stamp still holds: it records outputs, and every input and output has its recorded hash.
+ * @param {string} root @param {ProjectStamp | undefined} recorded @returns {recorded is ProjectStamp}
+ */
+function holds(root, recorded) {
+    return recorded !== undefined && Object.keys(recorded.outputs).length > 0 && matches(root, { ...recorded.inputs, ...recorded.outputs });
+}
+
+/**
  * The projects a build compiles, in order, relative to root: those `tsconfig` references (tsconfig.build.json:
  * tsconfig.eks.json, the EKS component), each before the project that reads its declarations, then `tsconfig`.
  * @param {string} root @param {string} tsconfig @returns {string[]}
@@ -118,10 +126,7 @@ function projectsOf(root, tsconfig) {
 function isUpToDate(/** @type {BuildOptions} */ options) {
     const { root, tsconfig, outDir } = settings(options);
     const stamp = readStamp(root, outDir);
-    return stamp !== undefined && projectsOf(root, tsconfig).every((p) => {
-        const s = stamp.projects[p];
-        return s !== undefined && Object.keys(s.outputs).length > 0 && matches(root, { ...s.inputs, ...s.outputs });
-    });
+    return stamp !== undefined && projectsOf(root, tsconfig).every((p) => holds(root, stamp.projects[p]));
 }
 
 /** The tsconfig file and every local file it extends, relative to root. */
@@ -263,10 +268,7 @@ function build(options) {
     /** @type {Stamp} */
     const stamp = { typescript: require(require.resolve("typescript/package.json", { paths: [root] })).version, projects: {} };
     const projects = projectsOf(root, tsconfig);
-    const current = (/** @type {string} */ p) => {
-        const recorded = old?.projects[p];
-        return !options.force && recorded !== undefined && Object.keys(recorded.outputs).length > 0 && matches(root, { ...recorded.inputs, ...recorded.outputs });
-    };
+    const current = (/** @type {string} */ p) => !options.force && holds(root, old?.projects[p]);
     /** @param {string[]} these */
     const announce = (these) => these.forEach((p) =>
         log(`type-checking and compiling the program: ${p} → ${outDir}/ (${old?.projects[p] ? "its sources changed since the last build" : "not built yet"})`));
@@ -306,7 +308,7 @@ function build(options) {
     } else {
         for (const p of projects) {
             const recorded = old?.projects[p];
-            if (recorded && current(p)) {
+            if (!options.force && holds(root, recorded)) {
                 stamp.projects[p] = recorded;
                 continue;
             }
