@@ -25,6 +25,11 @@ export interface Suite extends StepTools, ClusterCommand {
      */
     stopClusterLeavingNothing(expectedPids: number): Promise<void>;
     /**
+     * The checks of stopClusterLeavingNothing for a cluster something else stopped (README's `npm run local --
+     * destroy`): every one of `pids` (`expectedPids` of them) has ended, and the machine is as before.
+     */
+    checkLeftNothing(what: string, pids: number[], expectedPids: number): Promise<void>;
+    /**
      * Sets up the project copy, the cluster and the `local` stack; `body` runs the steps; prints the wall times and
      * the "N passed, N failed" line (the exit status is 0 only when all `expectedSteps` passed); cleans up.
      */
@@ -48,15 +53,17 @@ export function e2eSuite(name: string, node: "real" | "kwok", setup: "stack" | "
         }
         return machineBefore;
     };
-    const stopClusterLeavingNothing = async (expectedPids: number): Promise<void> => {
-        cluster.cluster("stop");
-        const pids = cluster.allClusterPids();
+    const checkLeftNothing = async (what: string, pids: number[], expectedPids: number): Promise<void> => {
         const running = await stillRunning(pids);
-        tools.check(`cluster stop: every cluster process ended (${expectedPids}: per start 5 control plane, the API's forwarder, the load balancer and its controller; per node its init, containerd, kubelet, kube-proxy)`,
+        tools.check(`${what}: every cluster process ended (${expectedPids}: per start 5 control plane, the API's forwarder, the load balancer and its controller; per node its init, containerd, kubelet, kube-proxy)`,
             running.length === 0 && pids.length === expectedPids, `${pids.length} recorded, running now: ${running.join(",") || "none"}`);
         const changes = hostChanges(hostBefore());
         tools.check("the machine as before start: processes, containers, mounts, namespaces, links, iptables, nftables, cgroups, paths, kernel settings",
             changes.length === 0, changes.length ? changes.slice(0, 20).join("\n      ") : "no difference");
+    };
+    const stopClusterLeavingNothing = async (expectedPids: number): Promise<void> => {
+        cluster.cluster("stop");
+        await checkLeftNothing("cluster stop", cluster.allClusterPids(), expectedPids);
     };
     const run = (expectedSteps: number, body: () => Promise<void>): void => {
         const t0 = Date.now();
@@ -91,5 +98,5 @@ export function e2eSuite(name: string, node: "real" | "kwok", setup: "stack" | "
                 process.exitCode = failed === 0 && passed === expectedSteps ? 0 : 1;
             });
     };
-    return { ...tools, ...cluster, hostBefore, stopClusterLeavingNothing, run };
+    return { ...tools, ...cluster, hostBefore, stopClusterLeavingNothing, checkLeftNothing, run };
 }
