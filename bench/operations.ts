@@ -201,6 +201,21 @@ function emptyProgramPreview(b: Bench): number {
     });
 }
 
+/** `reps` runs of `cmd args` in the workspace sampled for memory (medians); `prepare` runs before each one. */
+async function sampledMemory(b: Bench, reps: number, cmd: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}, prepare: () => void = () => {}):
+    Promise<{ treeMiB: number; largestMiB: number }> {
+    const sampled: { peakMiB: number; largestMiB: number }[] = [];
+    for (let i = 0; i < reps; i++) {
+        prepare();
+        const r = await peakTreeMemory(cmd, args, { cwd: b.ws.dir, env: { ...b.ws.env, ...extraEnv } });
+        if (r.code !== 0) {
+            throw new Error(`${cmd} ${args.join(" ")} failed:\n${r.output}`);
+        }
+        sampled.push(r);
+    }
+    return { treeMiB: median(sampled.map((r) => r.peakMiB)), largestMiB: median(sampled.map((r) => r.largestMiB)) };
+}
+
 /** `reps` timed no-op previews, then `reps` more sampled for memory; `prepare` runs before each one. */
 async function noopPreview(b: Bench, reps: number, extraEnv: NodeJS.ProcessEnv = {}, prepare: () => void = () => {}): Promise<NoopPreview> {
     const args = ["preview", "--expect-no-changes"];
@@ -210,16 +225,7 @@ async function noopPreview(b: Bench, reps: number, extraEnv: NodeJS.ProcessEnv =
         mustSucceed(r);
         return r.seconds;
     }));
-    const sampled: { peakMiB: number; largestMiB: number }[] = [];
-    for (let i = 0; i < reps; i++) {
-        prepare();
-        const r = await peakTreeMemory("pulumi", ["--non-interactive", ...args], { cwd: b.ws.dir, env: { ...b.ws.env, ...extraEnv } });
-        if (r.code !== 0) {
-            throw new Error(`pulumi preview failed:\n${r.output}`);
-        }
-        sampled.push(r);
-    }
-    return { seconds, treeMiB: median(sampled.map((r) => r.peakMiB)), largestMiB: median(sampled.map((r) => r.largestMiB)) };
+    return { seconds, ...await sampledMemory(b, reps, "pulumi", ["--non-interactive", ...args], extraEnv, prepare) };
 }
 
 /**
@@ -235,15 +241,7 @@ async function readmePreview(b: Bench, reps: number): Promise<NoopPreview> {
     }
     const args = ["run", "-s", "local", "--", "preview", "--expect-no-changes"];
     const seconds = median(Array.from({ length: reps }, () => timed(() => sh(b, "npm", args))));
-    const sampled: { peakMiB: number; largestMiB: number }[] = [];
-    for (let i = 0; i < reps; i++) {
-        const r = await peakTreeMemory("npm", args, { cwd: b.ws.dir, env: b.ws.env });
-        if (r.code !== 0) {
-            throw new Error(`npm run local -- preview failed:\n${r.output}`);
-        }
-        sampled.push(r);
-    }
-    return { seconds, treeMiB: median(sampled.map((r) => r.peakMiB)), largestMiB: median(sampled.map((r) => r.largestMiB)) };
+    return { seconds, ...await sampledMemory(b, reps, "npm", args) };
 }
 
 /** Runs `body` with tsconfig.build.json as it was before tsconfig.eks.json: one project, the whole program. */
