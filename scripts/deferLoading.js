@@ -7,9 +7,18 @@
  *   serializer loads TypeScript's compiler (8.7 MiB of JavaScript, through the SDK's typescript-shim) and
  *   npm's @npmcli/arborist (with its dependencies about 450 modules) as it loads. This program serializes no
  *   function and computes no code paths.
+ *   Its code-path walk also loads normalize-package-data (with the SPDX licence tables, sorted as it loads).
+ * - The SDK's index loads its Automation API (@pulumi/pulumi/automation, about 60 modules: execa, the
+ *   workspace, its gRPC servers), which drives the pulumi CLI from a program; this program is what the CLI
+ *   runs.
  * - The SDK's run path (@pulumi/pulumi/cmd/run/tracing.js), which starts every program, loads OpenTelemetry's
  *   tracer SDK, resources, Zipkin exporter and gRPC instrumentation (about 220 modules) as it loads; it uses
  *   them only in `start()`, when a run is traced (`pulumi --tracing`).
+ * - The run path also opens an inspector session in this process and turns V8's debugger on
+ *   (`Debugger.enable`, @pulumi/pulumi/runtime/closure/v8Hooks.js) before it runs the program: from then on
+ *   V8 reports every script it compiles, the whole program's modules, to a listener that keeps their urls
+ *   for the serializer's messages. Here the session opens when the serializer first asks for it (v8Hooks'
+ *   own `getSessionAsync`); V8 reports the scripts compiled before then when the debugger turns on.
  *
  * Why `Module._load`, which is not a public API, and not the public synchronous module hooks
  * (`module.registerHooks`, a release candidate in Node 24, used without a warning): hooks choose
@@ -29,8 +38,17 @@ const path = require("path");
 
 /** Where the requests are deferred: the modules of the SDK's function serializer. */
 const SERIALIZER = `${path.sep}${path.join("@pulumi", "pulumi", "runtime", "closure")}${path.sep}`;
-/** What they require and this program never uses: TypeScript (parseFunction.js), arborist (codePaths.js). */
-const DEFERRED = ["../../typescript-shim", "@npmcli/arborist"];
+/**
+ * What they require and this program never uses: TypeScript (parseFunction.js), arborist and
+ * normalize-package-data (codePaths.js).
+ */
+const DEFERRED = ["../../typescript-shim", "@npmcli/arborist", "normalize-package-data"];
+/** The SDK's index, and its Automation API. */
+const SDK_INDEX = `${path.sep}${path.join("@pulumi", "pulumi", "index.js")}`;
+const AUTOMATION = "./automation";
+/** The run path's entry point, and its require of the module that turns V8's debugger on. */
+const RUN_PATH = `${path.sep}${path.join("@pulumi", "pulumi", "cmd", "run", "index.js")}`;
+const V8_HOOKS = "../../runtime/closure/v8Hooks";
 /** The run path's tracing module, and what it requires for `start()` only (destructured as it loads). */
 const TRACING = `${path.sep}${path.join("@pulumi", "pulumi", "cmd", "run", "tracing.js")}`;
 const TRACING_DEFERRED = ["@opentelemetry/resources", "@opentelemetry/sdk-trace-base", "@opentelemetry/exporter-zipkin",
@@ -84,8 +102,15 @@ function deferLoading(requests, from, shape = "module") {
             });
         }
         return new Proxy({}, {
-            // `__esModule` keeps TypeScript's import helpers from copying (and so loading) the module at once.
-            get: (_, key) => (key === "__esModule" && real === undefined ? true : get()[key]),
+            // `__esModule` keeps TypeScript's import helpers from copying (and so loading) the module at once;
+            // `default` is then what `__importDefault` would have given: a CommonJS module's exports.
+            get: (_, key) => {
+                if (key === "__esModule" && real === undefined) {
+                    return true;
+                }
+                const m = get();
+                return key === "default" && !m.__esModule ? m : m[key];
+            },
             has: (_, key) => key in get(),
             ownKeys: () => Reflect.ownKeys(get()),
             getOwnPropertyDescriptor: (_, key) => {
@@ -106,4 +131,50 @@ function deferTracingDependencies() {
     deferLoading(TRACING_DEFERRED, TRACING, "members");
 }
 
-module.exports = { deferLoading, deferSerializerDependencies, deferTracingDependencies, DEFERRED, SERIALIZER, TRACING, TRACING_DEFERRED };
+/** The SDK's Automation API loads on first use (`pulumi.automation.…`). */
+function deferAutomation() {
+    deferLoading([AUTOMATION], SDK_INDEX);
+}
+
+/**
+ * The run path's `v8Hooks.isInitializedAsync()`, which it awaits before it runs the program, resolves without
+ * opening the inspector session; the session opens on the serializer's first `getSessionAsync()`. v8Hooks'
+ * own session adds its `Debugger.scriptParsed` listener only once the debugger is on, so it hears of the
+ * scripts compiled after that alone: opened late, it would know none of the program's (a function's file is
+ * left out of the serializer's messages). This one adds it first, and so hears V8 report every script compiled
+ * before, as V8 does when its debugger turns on. The module is v8Hooks itself, with these three functions
+ * replaced on its exports, which the serializer (runtime/closure/v8.js) reads at each call.
+ */
+function deferInspectorSession() {
+    /** @type {any} */
+    const M = Module;
+    const load = M._load;
+    M._load = function (/** @type {string} */ request, /** @type {NodeJS.Module | undefined} */ parent) {
+        const hooks = load.apply(this, arguments);
+        if (request === V8_HOOKS && parent?.filename?.endsWith(RUN_PATH) && !lateSessions.has(hooks)) {
+            lateSessions.add(hooks);
+            /** @type {Map<string, string>} */
+            const urls = new Map();
+            /** @type {Promise<import("inspector").Session> | undefined} */
+            let session;
+            const open = async () => {
+                const s = new (require("inspector").Session)();
+                s.connect();
+                s.on("Debugger.scriptParsed", ({ params }) => urls.set(params.scriptId, params.url));
+                await new Promise((resolve, reject) => s.post("Debugger.enable", (err) => (err ? reject(err) : resolve(undefined))));
+                return s;
+            };
+            hooks.getSessionAsync = () => (session ??= open());
+            hooks.isInitializedAsync = async () => {};
+            hooks.getScriptUrl = (/** @type {string} */ id) => urls.get(id);
+        }
+        return hooks;
+    };
+}
+/** The v8Hooks modules whose session opens late (one, unless the SDK is loaded twice). */
+const lateSessions = new WeakSet();
+
+module.exports = {
+    deferLoading, deferSerializerDependencies, deferTracingDependencies, deferAutomation, deferInspectorSession,
+    DEFERRED, SERIALIZER, TRACING, TRACING_DEFERRED, SDK_INDEX, AUTOMATION, RUN_PATH, V8_HOOKS,
+};

@@ -9,15 +9,19 @@
  *   Kubernetes SDK, the program) in its on-disk compile cache ($NODE_COMPILE_CACHE, else the project's
  *   node_modules/.cache, where tools keep their caches; keyed by file contents), instead of compiling them
  *   again on every run.
- * - Modules the SDK loads eagerly and this program never uses load on first use instead: TypeScript and
- *   npm's arborist (the function serializer's), OpenTelemetry's tracer SDK and exporter (the run path's, for
- *   `pulumi --tracing`): scripts/deferLoading.js, checked by tests/startup.test.ts.
+ * - Modules the SDK loads eagerly and this program never uses load on first use instead: TypeScript, npm's
+ *   arborist and normalize-package-data (the function serializer's), the Automation API (the SDK index's),
+ *   OpenTelemetry's tracer SDK and exporter (the run path's, for `pulumi --tracing`); and the inspector session
+ *   that the run path opens, turning V8's debugger on for the whole run, opens when the serializer first needs
+ *   it: scripts/deferLoading.js, checked by tests/startup.test.ts.
  */
 "use strict";
 const Module = require("module");
 const path = require("path");
-const { deferSerializerDependencies, deferTracingDependencies } = require("./deferLoading");
+const { deferAutomation, deferInspectorSession, deferSerializerDependencies, deferTracingDependencies } = require("./deferLoading");
 
 Module.enableCompileCache?.(process.env.NODE_COMPILE_CACHE || path.join(__dirname, "..", "node_modules", ".cache", "node-compile-cache"));
 deferSerializerDependencies();
 deferTracingDependencies();
+deferAutomation();
+deferInspectorSession();

@@ -9,13 +9,20 @@ import { ROOT } from "../harness/mocks";
 
 /**
  * Which of the modules the deferrals keep from loading were in require.cache at one step: TypeScript,
- * arborist, and any of OpenTelemetry's tracer SDK, exporter and instrumentation (TRACING_DEFERRED).
+ * arborist, normalize-package-data, any of OpenTelemetry's tracer SDK, exporter and instrumentation
+ * (TRACING_DEFERRED), the Automation API; and how many inspector sessions the process had opened.
  */
-interface Loaded { typescript: boolean; arborist: boolean; tracer: boolean }
+interface Loaded { typescript: boolean; arborist: boolean; normalizePackageData: boolean; tracer: boolean; automation: boolean; sessions: number }
 /** A step's result, or the error it threw. */
 type Outcome<T> = { value: T } | { error: string };
 interface Report {
     afterSdk: Loaded;
+    /** After the run path's `v8Hooks.isInitializedAsync()`, which it awaits before it runs the program. */
+    afterRunPathHooks?: Loaded;
+    /** Where V8 says the SDK's `output` function is, through the serializer's session (opened by this call). */
+    functionFile?: Outcome<string>;
+    afterFunctionLocation?: Loaded;
+    automationWorkspace?: Outcome<string>;
     serialize?: Outcome<string>;
     afterSerialize?: Loaded;
     codePaths?: Outcome<string[]>;
@@ -42,21 +49,44 @@ const path = require("path");
 const [root, mode, packageDir] = process.argv.slice(1);
 const sdk = require.resolve("@pulumi/pulumi", { paths: [root] });
 const tracingModule = path.join(path.dirname(sdk), "cmd", "run", "tracing.js");
-const { TRACING_DEFERRED } = require(path.join(root, "scripts", "deferLoading.js"));
+const Module = require("module");
+const inspector = require("inspector");
+const { TRACING_DEFERRED, RUN_PATH, V8_HOOKS } = require(path.join(root, "scripts", "deferLoading.js"));
+let sessions = 0;
+const connect = inspector.Session.prototype.connect;
+inspector.Session.prototype.connect = function () {
+    sessions++;
+    return connect.apply(this, arguments);
+};
 const loaded = () => {
     const files = Object.keys(require.cache);
+    const has = (...parts) => files.some((f) => f.includes(path.sep + path.join(...parts) + path.sep));
     return {
         typescript: files.some((f) => path.basename(f) === "typescript.js"),
-        arborist: files.some((f) => f.includes(path.sep + path.join("@npmcli", "arborist") + path.sep)),
+        arborist: has("@npmcli", "arborist"),
+        normalizePackageData: has("normalize-package-data"),
         tracer: files.some((f) => TRACING_DEFERRED.some((m) => f.includes(path.sep + path.join(...m.split("/")) + path.sep))),
+        automation: has("@pulumi", "pulumi", "automation"),
+        sessions,
     };
+};
+// The run path's require of v8Hooks, as Node makes it from cmd/run/index.js (that file itself needs an engine).
+const runPathHooks = () => {
+    const file = path.join(path.dirname(sdk), ...RUN_PATH.split(path.sep).slice(3));
+    const parent = new Module(file);
+    parent.filename = file;
+    parent.paths = Module._nodeModulePaths(path.dirname(file));
+    return Module._load(V8_HOOKS, parent, false).isInitializedAsync();
 };
 const attempt = (f) => f().then((value) => ({ value }), (e) => ({ error: String(e?.stack ?? e) }));
 (async () => {
     if (mode === "sdk-only") {
         require(sdk);
         require(tracingModule);
-        console.log(JSON.stringify({ afterSdk: loaded() }));
+        const report = { afterSdk: loaded() };
+        await runPathHooks();
+        report.afterRunPathHooks = loaded();
+        console.log(JSON.stringify(report));
         return;
     }
     if (mode === "tracing") {
@@ -73,11 +103,17 @@ const attempt = (f) => f().then((value) => ({ value }), (e) => ({ error: String(
     require(path.join(root, "scripts", "build.js")).ensureBuilt = () => sdk;
     const pulumi = require(path.join(root, "main.js"));
     const report = { afterSdk: loaded() };
+    await runPathHooks();
+    report.afterRunPathHooks = loaded();
+    const v8 = require(path.join(path.dirname(sdk), "runtime", "closure", "v8.js"));
+    report.functionFile = await attempt(async () => (await v8.getFunctionLocationAsync(pulumi.output)).file);
+    report.afterFunctionLocation = loaded();
     report.serialize = await attempt(async () => (await pulumi.runtime.serializeFunction(function answer() { return 6 * 7; })).text);
     report.afterSerialize = loaded();
     process.chdir(packageDir);
     report.codePaths = await attempt(async () => [...(await pulumi.runtime.computeCodePaths()).keys()]);
     report.afterCodePaths = loaded();
+    report.automationWorkspace = await attempt(async () => typeof pulumi.automation.LocalWorkspace.create);
     console.log(JSON.stringify(report));
 })();
 `;
@@ -107,12 +143,17 @@ function valueOf<T>(step: string, outcome: Outcome<T> | undefined): T {
     return outcome.value;
 }
 
+/** Nothing deferred loaded, no inspector session opened. */
+const NONE: Loaded = { typescript: false, arborist: false, normalizePackageData: false, tracer: false, automation: false, sessions: 0 };
+
 /**
  * The start-up deferrals (scripts/startup.js, loaded by Pulumi.yaml's nodeargs and by main.js;
- * scripts/deferLoading.js): the SDK's function serializer gets stand-ins for TypeScript's compiler and npm's
- * arborist, and the run path's tracing module for OpenTelemetry's tracer SDK and exporter, which load on first
- * use. They rest on where the SDK requires them and on a private Node.js API, so an upgrade of either could
- * silently undo them or break the serializer or tracing: these fail then.
+ * scripts/deferLoading.js): the SDK's function serializer gets stand-ins for TypeScript's compiler, npm's
+ * arborist and normalize-package-data, the SDK's index for its Automation API, and the run path's tracing
+ * module for OpenTelemetry's tracer SDK and exporter, which load on first use; the run path's inspector session
+ * opens on the serializer's first use. They rest on where the SDK requires them and on a private Node.js API, so
+ * an upgrade of either could silently undo them or break the serializer, the Automation API or tracing: these
+ * fail then.
  */
 describe("start-up: modules the SDK loads eagerly load on first use (scripts/startup.js)", function () {
     // Three Node.js processes, each loading the SDK (one TypeScript too): about 1 s, 3 s on a loaded machine.
@@ -132,32 +173,45 @@ describe("start-up: modules the SDK loads eagerly load on first use (scripts/sta
     });
     after(() => fs.rmSync(packageDir, { recursive: true, force: true }));
 
-    it("without the deferrals the SDK loads all three as it loads (else a deferral is dead code: remove it)", () => {
-        assert.deepStrictEqual(sdkAlone.afterSdk, { typescript: true, arborist: true, tracer: true },
-            "the SDK no longer loads one of them as it loads: drop it from scripts/deferLoading.js's DEFERRED or TRACING_DEFERRED (all of one: drop that deferral)");
+    it("without the deferrals the SDK loads all of them as it loads, and the run path opens a session (else a deferral is dead code: remove it)", () => {
+        assert.deepStrictEqual(sdkAlone.afterSdk, { typescript: true, arborist: true, normalizePackageData: true, tracer: true, automation: true, sessions: 0 },
+            "the SDK no longer loads one of them as it loads: drop it from scripts/deferLoading.js's DEFERRED or TRACING_DEFERRED (all of one, or the automation: drop that deferral)");
+        assert.strictEqual(sdkAlone.afterRunPathHooks?.sessions, 1,
+            "the run path's v8Hooks.isInitializedAsync() no longer opens the inspector session: drop deferInspectorSession");
     });
 
-    it("Pulumi.yaml's nodeargs load scripts/startup.js, and main.js loads none of them as the program loads the SDK", () => {
+    it("Pulumi.yaml's nodeargs load scripts/startup.js; as the program loads the SDK and the run path's hooks resolve, none of them loads and no session opens", () => {
         assert.deepStrictEqual(nodeargs(), ["--require", "./scripts/startup.js"]);
-        assert.deepStrictEqual(viaMain.afterSdk, { typescript: false, arborist: false, tracer: false },
-            "loaded anyway: does scripts/startup.js still install the deferrals? " +
-            "Did an SDK upgrade move the requires of @pulumi/pulumi/runtime/closure or cmd/run/tracing.js (scripts/deferLoading.js: DEFERRED, SERIALIZER, TRACING)?");
+        assert.deepStrictEqual(viaMain.afterSdk, NONE,
+            "loaded anyway: does scripts/startup.js still install the deferrals? Did an SDK upgrade move the requires of " +
+            "@pulumi/pulumi/runtime/closure, index.js or cmd/run/tracing.js (scripts/deferLoading.js: DEFERRED, SERIALIZER, SDK_INDEX, AUTOMATION, TRACING)?");
+        assert.deepStrictEqual(viaMain.afterRunPathHooks, NONE,
+            "the run path's hooks opened the inspector session: did an SDK upgrade move its require (scripts/deferLoading.js: RUN_PATH, V8_HOOKS)?");
+    });
+
+    it("the serializer's session opens on first use, and V8 tells it where the functions compiled before are", () => {
+        assert.match(valueOf("getFunctionLocationAsync", viaMain.functionFile), /[/\\]@pulumi[/\\]pulumi[/\\]output\.js$/);
+        assert.deepStrictEqual(viaMain.afterFunctionLocation, { ...NONE, sessions: 1 });
     });
 
     it("the serializer still works: serializeFunction returns the function's text, and only then TypeScript loads", () => {
         assert.match(valueOf("serializeFunction", viaMain.serialize), /exports\.handler = __answer;[^]*return 6 \* 7;/);
-        assert.deepStrictEqual(viaMain.afterSerialize, { typescript: true, arborist: false, tracer: false });
+        assert.deepStrictEqual(viaMain.afterSerialize, { ...NONE, typescript: true, sessions: 1 });
     });
 
-    it("the code-path walk still works: computeCodePaths finds the dependency, and only then arborist loads", () => {
+    it("the code-path walk still works: computeCodePaths finds the dependency, and only then arborist and normalize-package-data load", () => {
         assert.deepStrictEqual(valueOf("computeCodePaths", viaMain.codePaths), ["node_modules/left-pad"]);
-        assert.deepStrictEqual(viaMain.afterCodePaths, { typescript: true, arborist: true, tracer: false });
+        assert.deepStrictEqual(viaMain.afterCodePaths, { ...NONE, typescript: true, arborist: true, normalizePackageData: true, sessions: 1 });
+    });
+
+    it("the Automation API still works through its stand-in: pulumi.automation.LocalWorkspace.create is a function", () => {
+        assert.strictEqual(valueOf("pulumi.automation.LocalWorkspace", viaMain.automationWorkspace), "function");
     });
 
     it("tracing still works: the run path's tracing loads no tracer SDK until started, then makes real spans", () => {
-        assert.deepStrictEqual(viaTracing.afterSdk, { typescript: false, arborist: false, tracer: false });
+        assert.deepStrictEqual(viaTracing.afterSdk, NONE);
         // OpenTelemetry's no-op tracer (what a failed start leaves) gives spans the all-zero trace id.
         assert.match(valueOf("tracing.start and newSpan", viaTracing.traceId), /^(?!0+$)[0-9a-f]{32}$/);
-        assert.deepStrictEqual(viaTracing.afterTracingStart, { typescript: false, arborist: false, tracer: true });
+        assert.deepStrictEqual(viaTracing.afterTracingStart, { ...NONE, tracer: true });
     });
 });
