@@ -1,4 +1,5 @@
-import * as k8s from "@pulumi/kubernetes";
+// The provider alone, not the package's index (components/webApp.ts says why).
+import { Provider } from "@pulumi/kubernetes/provider";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
 
@@ -22,7 +23,7 @@ export interface KubeconfigClusterArgs {
  * It creates no cloud resources, only a Kubernetes provider bound to that kubeconfig.
  */
 export class KubeconfigCluster extends pulumi.ComponentResource {
-    public readonly provider: k8s.Provider;
+    public readonly provider: Provider;
     public readonly kubeconfig: pulumi.Output<string>;
     /** The kube context in use. */
     public readonly clusterName: pulumi.Output<string>;
@@ -31,7 +32,7 @@ export class KubeconfigCluster extends pulumi.ComponentResource {
         super("eks-nginx:cluster:KubeconfigCluster", name, {}, opts);
         this.kubeconfig = pulumi.secret(args.kubeconfig);
         this.clusterName = pulumi.output(args.kubeconfig).apply((text) => args.context ?? currentContext(text) ?? "(no current-context)");
-        this.provider = new k8s.Provider(`${name}-k8s`, {
+        this.provider = new Provider(`${name}-k8s`, {
             kubeconfig: this.kubeconfig,
             context: args.context,
             clusterIdentifier: args.clusterIdentifier,
