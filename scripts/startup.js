@@ -14,14 +14,18 @@
  *   OpenTelemetry's tracer SDK and exporter (the run path's, for `pulumi --tracing`); and the inspector session
  *   that the run path opens, turning V8's debugger on for the whole run, opens when the serializer first needs
  *   it: scripts/deferLoading.js, checked by tests/startup.test.ts.
+ * - The stack traces the SDK takes for its promises, printed only under PULUMI_DEBUG_PROMISE_LEAKS, are not
+ *   source-mapped: scripts/stackTraces.js, checked by tests/stackTraces.test.ts and tests/startup.test.ts.
  */
 "use strict";
 const Module = require("module");
 const path = require("path");
 const { deferAutomation, deferInspectorSession, deferSerializerDependencies, deferTracingDependencies } = require("./deferLoading");
+const { skipMappingUnshownStacks } = require("./stackTraces");
 
 Module.enableCompileCache?.(process.env.NODE_COMPILE_CACHE || path.join(__dirname, "..", "node_modules", ".cache", "node-compile-cache"));
 deferSerializerDependencies();
 deferTracingDependencies();
 deferAutomation();
 deferInspectorSession();
+skipMappingUnshownStacks();

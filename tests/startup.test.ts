@@ -23,6 +23,10 @@ interface Report {
     functionFile?: Outcome<string>;
     afterFunctionLocation?: Loaded;
     automationWorkspace?: Outcome<string>;
+    /** The top frame of the stack trace the SDK's debuggablePromise takes, after the run path installed source-map-support. */
+    promiseFrame?: string;
+    /** The file of the top frame of the stack trace the SDK takes for a resource (Resource.callsites), then. */
+    resourceFrameFile?: string;
     serialize?: Outcome<string>;
     afterSerialize?: Loaded;
     codePaths?: Outcome<string[]>;
@@ -52,6 +56,7 @@ const tracingModule = path.join(path.dirname(sdk), "cmd", "run", "tracing.js");
 const Module = require("module");
 const inspector = require("inspector");
 const { TRACING_DEFERRED, RUN_PATH, V8_HOOKS } = require(path.join(root, "scripts", "deferLoading.js"));
+const { SOURCE_MAP_SUPPORT } = require(path.join(root, "scripts", "stackTraces.js"));
 let sessions = 0;
 const connect = inspector.Session.prototype.connect;
 inspector.Session.prototype.connect = function () {
@@ -70,22 +75,32 @@ const loaded = () => {
         sessions,
     };
 };
-// The run path's require of v8Hooks, as Node makes it from cmd/run/index.js (that file itself needs an engine).
-const runPathHooks = () => {
+// A require of the run path's, as Node makes it from cmd/run/index.js (that file itself needs an engine).
+const runPathRequire = (request) => {
     const file = path.join(path.dirname(sdk), ...RUN_PATH.split(path.sep).slice(3));
     const parent = new Module(file);
     parent.filename = file;
     parent.paths = Module._nodeModulePaths(path.dirname(file));
-    return Module._load(V8_HOOKS, parent, false).isInitializedAsync();
+    return Module._load(request, parent, false);
+};
+const runPathHooks = () => runPathRequire(V8_HOOKS).isInitializedAsync();
+// The run path's source-map-support, then the stack traces the SDK takes for a promise and for a resource.
+const stackTraces = (pulumi, report) => {
+    runPathRequire(SOURCE_MAP_SUPPORT);
+    const promise = Promise.resolve();
+    require(path.join(path.dirname(sdk), "runtime", "debuggable.js")).debuggablePromise(promise, "probe");
+    report.promiseFrame = promise._debugStackTrace.split("\n")[1];
+    report.resourceFrameFile = pulumi.Resource.callsites()[0].file;
 };
 const attempt = (f) => f().then((value) => ({ value }), (e) => ({ error: String(e?.stack ?? e) }));
 (async () => {
     if (mode === "sdk-only") {
-        require(sdk);
+        const pulumi = require(sdk);
         require(tracingModule);
         const report = { afterSdk: loaded() };
         await runPathHooks();
         report.afterRunPathHooks = loaded();
+        stackTraces(pulumi, report);
         console.log(JSON.stringify(report));
         return;
     }
@@ -113,6 +128,7 @@ const attempt = (f) => f().then((value) => ({ value }), (e) => ({ error: String(
     process.chdir(packageDir);
     report.codePaths = await attempt(async () => [...(await pulumi.runtime.computeCodePaths()).keys()]);
     report.afterCodePaths = loaded();
+    stackTraces(pulumi, report);
     report.automationWorkspace = await attempt(async () => typeof pulumi.automation.LocalWorkspace.create);
     console.log(JSON.stringify(report));
 })();
@@ -206,6 +222,14 @@ describe("start-up: modules the SDK loads eagerly load on first use (scripts/sta
 
     it("the Automation API still works through its stand-in: pulumi.automation.LocalWorkspace.create is a function", () => {
         assert.strictEqual(valueOf("pulumi.automation.LocalWorkspace", viaMain.automationWorkspace), "function");
+    });
+
+    it("the stack traces the SDK takes for its promises are not source-mapped (never shown without PULUMI_DEBUG_PROMISE_LEAKS); a resource's still are", () => {
+        assert.match(sdkAlone.promiseFrame ?? "", /debuggable\.ts:\d+:\d+\)$/,
+            "without scripts/startup.js the run path's source-map-support no longer maps the SDK's promise stack traces: drop skipMappingUnshownStacks");
+        assert.match(viaMain.promiseFrame ?? "", /^ {4}at (Object\.)?debuggablePromise \(.*[/\\]@pulumi[/\\]pulumi[/\\]runtime[/\\]debuggable\.js:\d+:\d+\)$/,
+            "mapped anyway: did an SDK upgrade move its require of source-map-support or debuggablePromise (scripts/stackTraces.js)?");
+        assert.match(viaMain.resourceFrameFile ?? "", /[/\\]resource\.ts$/);
     });
 
     it("tracing still works: the run path's tracing loads no tracer SDK until started, then makes real spans", () => {
