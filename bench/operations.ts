@@ -147,8 +147,13 @@ export interface Breakdown {
     cliStart: number;
     /** The provider binary until it serves gRPC (loads its embedded schema). */
     providerStart: number;
-    /** `pulumi preview` of an empty JavaScript program: CLI, engine, language host, Node.js and the SDK's run path. */
+    /**
+     * `pulumi preview` of an empty JavaScript program with this project's start-up: CLI, engine, secrets
+     * provider, language host, Node.js and the SDK's run path.
+     */
     emptyProgramPreview: number;
+    /** The same with only a Kubernetes provider bound to the cluster, deployed: the provider started and configured too. */
+    providerProgramPreview: number;
     /** Plain: `pulumi preview` as README gives it, no extra environment (runs bin/, built and type-checked by main.js). */
     noopPlain: NoopPreview;
     /** Tuned: the same with PULUMI_NODEJS_TRANSPILE_ONLY=true (the old advice; it has nothing left to skip). */
@@ -180,25 +185,43 @@ async function providerStart(b: Bench): Promise<number> {
     });
 }
 
-function emptyProgramPreview(b: Bench): number {
-    const dir = path.join(b.ws.dir, "empty");
+/**
+ * The least programs a Pulumi command runs, in folders of the workspace, each with this project's start-up
+ * (Pulumi.yaml's nodeargs, scripts/startup.js), so that the floor has what any program can have:
+ * - "empty": `module.exports = {}`, no resource;
+ * - "provider": only a Kubernetes provider bound to the cluster's kubeconfig (a secret, as this program's),
+ *   deployed once: its preview starts and configures the provider (the server's version, its API schema).
+ */
+function minimalProgramPreview(b: Bench, kind: "empty" | "provider"): number {
+    const dir = path.join(b.ws.dir, `minimal-${kind}`);
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: bench-empty\nmain: index.js\nruntime:\n  name: nodejs\n  options:\n    typescript: false\n");
-    fs.writeFileSync(path.join(dir, "index.js"), "module.exports = {};\n");
-    fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "bench-empty", main: "index.js" }));
+    const startup = path.join(b.ws.dir, "scripts", "startup.js");
+    fs.writeFileSync(path.join(dir, "Pulumi.yaml"),
+        `name: bench-${kind}\nmain: index.js\nruntime:\n  name: nodejs\n  options:\n    typescript: false\n    nodeargs: --require ${startup}\n`);
+    fs.writeFileSync(path.join(dir, "index.js"), kind === "empty" ? "module.exports = {};\n" : [
+        `const fs = require("fs");`,
+        `const pulumi = require("@pulumi/pulumi");`,
+        `const { Provider } = require("@pulumi/kubernetes/provider");`,
+        `new Provider("cluster", { kubeconfig: pulumi.secret(fs.readFileSync(${JSON.stringify(b.ws.kubeconfig)}, "utf8")), enableServerSideApply: true });`,
+        "",
+    ].join("\n"));
+    fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: `bench-${kind}`, main: "index.js" }));
     if (!fs.existsSync(path.join(dir, "node_modules"))) {
         fs.symlinkSync(path.join(repo, "node_modules"), path.join(dir, "node_modules"));
     }
-    const run = (args: string[]) => spawnSync("pulumi", ["--non-interactive", ...args], { cwd: dir, env: b.ws.env, encoding: "utf8" });
-    if (run(["stack", "select", "bench"]).status !== 0) {
-        run(["stack", "init", "bench"]);
-    }
-    return timed(() => {
-        const r = run(["preview"]);
+    const run = (args: string[]) => {
+        const r = spawnSync("pulumi", ["--non-interactive", ...args], { cwd: dir, env: b.ws.env, encoding: "utf8" });
         if (r.status !== 0) {
-            throw new Error(`empty preview failed: ${r.stderr}${r.stdout}`);
+            throw new Error(`${kind} program: pulumi ${args.join(" ")} failed: ${r.stderr}${r.stdout}`);
         }
-    });
+    };
+    if (spawnSync("pulumi", ["--non-interactive", "stack", "select", "bench"], { cwd: dir, env: b.ws.env }).status !== 0) {
+        run(["stack", "init", "bench", "--secrets-provider", "passphrase"]);
+        if (kind === "provider") {
+            run(["up", "--yes", "--skip-preview"]);
+        }
+    }
+    return timed(() => run(["preview", "--expect-no-changes"]));
 }
 
 /** `reps` runs of `cmd args` in the workspace sampled for memory (medians); `prepare` runs before each one. */
@@ -301,7 +324,8 @@ export async function measureOperations(reps: number): Promise<{ samples: Operat
         const breakdown: Breakdown = {
             cliStart: repeat(5, () => timed(() => sh(b, "pulumi", ["version"]))),
             providerStart: median([await providerStart(b), await providerStart(b), await providerStart(b)]),
-            emptyProgramPreview: repeat(3, () => emptyProgramPreview(b)),
+            emptyProgramPreview: repeat(3, () => minimalProgramPreview(b, "empty")),
+            providerProgramPreview: repeat(3, () => minimalProgramPreview(b, "provider")),
             noopPlain: await noopPreview(b, reps),
             noopTuned: await noopPreview(b, reps, { PULUMI_NODEJS_TRANSPILE_ONLY: "true" }),
             afterSourceChange: await noopPreview(b, Math.min(reps, 3), {}, touch()),
