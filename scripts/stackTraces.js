@@ -16,9 +16,9 @@
 "use strict";
 const Module = require("module");
 const path = require("path");
+const { RUN_PATH } = require("./deferLoading");
 
-/** The run path's entry point, its require of source-map-support, and where the SDK makes its promises. */
-const RUN_PATH = `${path.sep}${path.join("@pulumi", "pulumi", "cmd", "run", "index.js")}`;
+/** The run path's require of source-map-support (from RUN_PATH), and where the SDK makes its promises. */
 const SOURCE_MAP_SUPPORT = "source-map-support/register";
 const DEBUGGABLE = `${path.sep}${path.join("@pulumi", "pulumi", "runtime", "debuggable.js")}`;
 
@@ -58,4 +58,4 @@ function skipMappingUnshownStacks() {
 /** The stack-trace functions made here (installed once, also if the run path were loaded twice). */
 const wrapped = new WeakSet();
 
-module.exports = { skipMappingUnshownStacks, unmappedPromiseStacks, RUN_PATH, SOURCE_MAP_SUPPORT, DEBUGGABLE };
+module.exports = { skipMappingUnshownStacks, unmappedPromiseStacks, SOURCE_MAP_SUPPORT, DEBUGGABLE };
