@@ -17,8 +17,9 @@
  * - The run path also opens an inspector session in this process and turns V8's debugger on
  *   (`Debugger.enable`, @pulumi/pulumi/runtime/closure/v8Hooks.js) before it runs the program: from then on
  *   V8 reports every script it compiles, the whole program's modules, to a listener that keeps their urls
- *   for the serializer's messages. Here the session opens when the serializer first asks for it (v8Hooks'
- *   own `getSessionAsync`); V8 reports the scripts compiled before then when the debugger turns on.
+ *   for the serializer's messages. Here a session opens when the serializer first asks for one, with its
+ *   listener added before the debugger turns on, so that it hears V8 report the scripts compiled until then
+ *   (deferInspectorSession).
  *
  * Why `Module._load`, which is not a public API, and not the public synchronous module hooks
  * (`module.registerHooks`, a release candidate in Node 24, used without a warning): hooks choose
