@@ -63,6 +63,10 @@ function whyNotReady(pod: any): string {
         return `${unscheduled.reason ?? "not scheduled"}: ${unscheduled.message ?? ""}`.trim();
     }
     const ready = conditions.find((c) => c.type === "Ready");
+    if (ready?.status === "True") {
+        // The kubelet's probe passed; the EndpointSlice controller has not listed the pod as a ready endpoint yet.
+        return "Ready, not yet a ready endpoint of the Service";
+    }
     if (statuses.length > 0 && statuses.every((s) => s.state?.running)) {
         return `running, readiness probe not passing${statuses.some((s) => s.restartCount > 0) ? ` (restarted ${statuses.map((s) => s.restartCount).join("/")} times)` : ""}`;
     }

@@ -79,6 +79,9 @@ describe("app readiness check", () => {
             "(b: Unschedulable: 0/1 nodes are available: 1 node(s) were unschedulable.; c: running, readiness probe not passing)"]);
         w.pods[2] = pod("c", "cur", { containerStatuses: [{ state: { waiting: { reason: "ImagePullBackOff", message: "pull failed" } } }] });
         assert.match((await missing(fakeApi(w), target()))[0], /c: ImagePullBackOff: pull failed\)$/);
+        // Ready by its probe, not yet listed ready in the Service's EndpointSlices: said so, not "probe not passing".
+        w.pods[2] = pod("c", "cur", { phase: "Running", containerStatuses: [{ state: { running: {} }, restartCount: 0 }], conditions: [{ type: "Ready", status: "True" }] });
+        assert.match((await missing(fakeApi(w), target()))[0], /c: Ready, not yet a ready endpoint of the Service\)$/);
     });
 
     it("waits for the Deployment controller to see the change first", async () => {
