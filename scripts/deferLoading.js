@@ -138,6 +138,28 @@ function deferAutomation() {
 }
 
 /**
+ * Calls `change` with the exports of `request` once, the first time a module whose path ends with `from`
+ * requires it (after it loaded); every require is otherwise untouched.
+ * @param {string} request
+ * @param {string} from
+ * @param {(exports: any) => void} change
+ */
+function onFirstLoad(request, from, change) {
+    /** @type {any} */
+    const M = Module;
+    const load = M._load;
+    let done = false;
+    M._load = function (/** @type {string} */ req, /** @type {NodeJS.Module | undefined} */ parent) {
+        const exports = load.apply(this, arguments);
+        if (!done && req === request && parent?.filename?.endsWith(from)) {
+            done = true;
+            change(exports);
+        }
+        return exports;
+    };
+}
+
+/**
  * The run path's `v8Hooks.isInitializedAsync()`, which it awaits before it runs the program, resolves without
  * opening the inspector session; the session opens on the serializer's first `getSessionAsync()`. v8Hooks'
  * own session adds its `Debugger.scriptParsed` listener only once the debugger is on, so it hears of the
@@ -147,35 +169,25 @@ function deferAutomation() {
  * replaced on its exports, which the serializer (runtime/closure/v8.js) reads at each call.
  */
 function deferInspectorSession() {
-    /** @type {any} */
-    const M = Module;
-    const load = M._load;
-    M._load = function (/** @type {string} */ request, /** @type {NodeJS.Module | undefined} */ parent) {
-        const hooks = load.apply(this, arguments);
-        if (request === V8_HOOKS && parent?.filename?.endsWith(RUN_PATH) && !lateSessions.has(hooks)) {
-            lateSessions.add(hooks);
-            /** @type {Map<string, string>} */
-            const urls = new Map();
-            /** @type {Promise<import("inspector").Session> | undefined} */
-            let session;
-            const open = async () => {
-                const s = new (require("inspector").Session)();
-                s.connect();
-                s.on("Debugger.scriptParsed", ({ params }) => urls.set(params.scriptId, params.url));
-                await new Promise((resolve, reject) => s.post("Debugger.enable", (err) => (err ? reject(err) : resolve(undefined))));
-                return s;
-            };
-            hooks.getSessionAsync = () => (session ??= open());
-            hooks.isInitializedAsync = async () => {};
-            hooks.getScriptUrl = (/** @type {string} */ id) => urls.get(id);
-        }
-        return hooks;
-    };
+    onFirstLoad(V8_HOOKS, RUN_PATH, (hooks) => {
+        /** @type {Map<string, string>} */
+        const urls = new Map();
+        /** @type {Promise<import("inspector").Session> | undefined} */
+        let session;
+        const open = async () => {
+            const s = new (require("inspector").Session)();
+            s.connect();
+            s.on("Debugger.scriptParsed", ({ params }) => urls.set(params.scriptId, params.url));
+            await new Promise((resolve, reject) => s.post("Debugger.enable", (err) => (err ? reject(err) : resolve(undefined))));
+            return s;
+        };
+        hooks.getSessionAsync = () => (session ??= open());
+        hooks.isInitializedAsync = async () => {};
+        hooks.getScriptUrl = (/** @type {string} */ id) => urls.get(id);
+    });
 }
-/** The v8Hooks modules whose session opens late (one, unless the SDK is loaded twice). */
-const lateSessions = new WeakSet();
 
 module.exports = {
-    deferLoading, deferSerializerDependencies, deferTracingDependencies, deferAutomation, deferInspectorSession,
+    deferLoading, onFirstLoad, deferSerializerDependencies, deferTracingDependencies, deferAutomation, deferInspectorSession,
     DEFERRED, SERIALIZER, TRACING, TRACING_DEFERRED, SDK_INDEX, AUTOMATION, RUN_PATH, V8_HOOKS,
 };

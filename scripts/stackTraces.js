@@ -14,9 +14,8 @@
  * source positions and stack traces that the SDK sends to the engine) is mapped as before.
  */
 "use strict";
-const Module = require("module");
 const path = require("path");
-const { RUN_PATH } = require("./deferLoading");
+const { onFirstLoad, RUN_PATH } = require("./deferLoading");
 
 /** The run path's require of source-map-support (from RUN_PATH), and where the SDK makes its promises. */
 const SOURCE_MAP_SUPPORT = "source-map-support/register";
@@ -43,19 +42,11 @@ function unmappedPromiseStacks(mapped, showPromiseStacks) {
 
 /** Once the run path has installed source-map-support, its `Error.prepareStackTrace` leaves those traces out. */
 function skipMappingUnshownStacks() {
-    /** @type {any} */
-    const M = Module;
-    const load = M._load;
-    M._load = function (/** @type {string} */ request, /** @type {NodeJS.Module | undefined} */ parent) {
-        const loaded = load.apply(this, arguments);
-        if (request === SOURCE_MAP_SUPPORT && parent?.filename?.endsWith(RUN_PATH) && Error.prepareStackTrace && !wrapped.has(Error.prepareStackTrace)) {
+    onFirstLoad(SOURCE_MAP_SUPPORT, RUN_PATH, () => {
+        if (Error.prepareStackTrace) {
             Error.prepareStackTrace = unmappedPromiseStacks(Error.prepareStackTrace, !!process.env.PULUMI_DEBUG_PROMISE_LEAKS);
-            wrapped.add(Error.prepareStackTrace);
         }
-        return loaded;
-    };
+    });
 }
-/** The stack-trace functions made here (installed once, also if the run path were loaded twice). */
-const wrapped = new WeakSet();
 
 module.exports = { skipMappingUnshownStacks, unmappedPromiseStacks, SOURCE_MAP_SUPPORT, DEBUGGABLE };
