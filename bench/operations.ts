@@ -42,8 +42,9 @@ const empty = () => Object.fromEntries(OPERATIONS.map((o) => [o, [] as number[]]
 const emptyTool = () => ({ returned: empty(), observed: empty() });
 type Into = OperationSamples["pulumi"];
 
-function sh(b: Bench, cmd: string, args: string[]): void {
-    const r = spawnSync(cmd, args, { env: b.ws.env, encoding: "utf8", cwd: b.ws.dir });
+/** `cmd args` in `cwd` (the project copy unless given); throws with its output unless it exits 0. */
+function sh(b: Bench, cmd: string, args: string[], cwd = b.ws.dir): void {
+    const r = spawnSync(cmd, args, { env: b.ws.env, encoding: "utf8", cwd });
     if (r.status !== 0) {
         throw new Error(`${cmd} ${args.join(" ")} → ${r.status}: ${r.stderr}${r.stdout}`);
     }
@@ -186,14 +187,14 @@ async function providerStart(b: Bench): Promise<number> {
 }
 
 /**
- * The least programs a Pulumi command runs, in folders of the workspace, each with this project's start-up
+ * The least programs a Pulumi command runs, made in a folder of the workspace, each with this project's start-up
  * (Pulumi.yaml's nodeargs, scripts/startup.js), so that the floor has what any program can have:
  * - "empty": `module.exports = {}`, no resource but the stack's own;
  * - "provider": only a Kubernetes provider bound to the cluster's kubeconfig (a secret, as this program's): its
  *   preview starts and configures the provider (the server's version, its API schema).
- * Each is deployed once, so that its preview, timed, has no changes, as this program's no-op.
+ * Each is deployed, so that its preview has no changes, as this program's no-op. Returns the folder.
  */
-function minimalProgramPreview(b: Bench, kind: "empty" | "provider"): number {
+function minimalProgram(b: Bench, kind: "empty" | "provider"): string {
     const dir = path.join(b.ws.dir, `minimal-${kind}`);
     fs.mkdirSync(dir, { recursive: true });
     const startup = path.join(b.ws.dir, "scripts", "startup.js");
@@ -207,20 +208,16 @@ function minimalProgramPreview(b: Bench, kind: "empty" | "provider"): number {
         "",
     ].join("\n"));
     fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: `bench-${kind}`, main: "index.js" }));
-    if (!fs.existsSync(path.join(dir, "node_modules"))) {
-        fs.symlinkSync(path.join(repo, "node_modules"), path.join(dir, "node_modules"));
-    }
-    const run = (args: string[]) => {
-        const r = spawnSync("pulumi", ["--non-interactive", ...args], { cwd: dir, env: b.ws.env, encoding: "utf8" });
-        if (r.status !== 0) {
-            throw new Error(`${kind} program: pulumi ${args.join(" ")} failed: ${r.stderr}${r.stdout}`);
-        }
-    };
-    if (spawnSync("pulumi", ["--non-interactive", "stack", "select", "bench"], { cwd: dir, env: b.ws.env }).status !== 0) {
-        run(["stack", "init", "bench", "--secrets-provider", "passphrase"]);
-        run(["up", "--yes", "--skip-preview"]);
-    }
-    return timed(() => run(["preview", "--expect-no-changes"]));
+    fs.symlinkSync(path.join(repo, "node_modules"), path.join(dir, "node_modules"));
+    sh(b, "pulumi", ["--non-interactive", "stack", "init", "bench", "--secrets-provider", "passphrase"], dir);
+    sh(b, "pulumi", ["--non-interactive", "up", "--yes", "--skip-preview"], dir);
+    return dir;
+}
+
+/** Median of `reps` no-op previews of a minimal program (minimalProgram), made first. */
+function minimalProgramPreview(b: Bench, kind: "empty" | "provider", reps: number): number {
+    const dir = minimalProgram(b, kind);
+    return median(Array.from({ length: reps }, () => timed(() => sh(b, "pulumi", ["--non-interactive", "preview", "--expect-no-changes"], dir))));
 }
 
 /** `reps` runs of `cmd args` in the workspace sampled for memory (medians); `prepare` runs before each one. */
@@ -323,8 +320,8 @@ export async function measureOperations(reps: number): Promise<{ samples: Operat
         const breakdown: Breakdown = {
             cliStart: repeat(5, () => timed(() => sh(b, "pulumi", ["version"]))),
             providerStart: median([await providerStart(b), await providerStart(b), await providerStart(b)]),
-            emptyProgramPreview: repeat(3, () => minimalProgramPreview(b, "empty")),
-            providerProgramPreview: repeat(3, () => minimalProgramPreview(b, "provider")),
+            emptyProgramPreview: minimalProgramPreview(b, "empty", 3),
+            providerProgramPreview: minimalProgramPreview(b, "provider", 3),
             noopPlain: await noopPreview(b, reps),
             noopTuned: await noopPreview(b, reps, { PULUMI_NODEJS_TRANSPILE_ONLY: "true" }),
             afterSourceChange: await noopPreview(b, Math.min(reps, 3), {}, touch()),
