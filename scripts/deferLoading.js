@@ -122,7 +122,7 @@ function deferLoading(requests, from, shape = "module") {
     };
 }
 
-/** The SDK's function serializer loads TypeScript and arborist on first use. */
+/** The SDK's function serializer loads TypeScript, arborist and normalize-package-data on first use. */
 function deferSerializerDependencies() {
     deferLoading(DEFERRED, SERIALIZER);
 }

@@ -31,7 +31,6 @@ interface Report {
     afterSerialize?: Loaded;
     codePaths?: Outcome<string[]>;
     afterCodePaths?: Loaded;
-    afterTracing?: Loaded;
     traceId?: Outcome<string>;
     afterTracingStart?: Loaded;
 }
@@ -41,9 +40,12 @@ interface Report {
  * plays no part), started with Pulumi.yaml's `nodeargs` as the language host starts it (mode "sdk-only":
  * without them). Mode "main": main.js as pulumi runs it, with its build left out (ensureBuilt returns the
  * SDK's own entry point, so the "program" main.js loads is the SDK, which is what bin/index.js loads first);
- * then the function serializer and the code-path walk used once each. Mode "tracing": the SDK run path's
+ * then the run path's hooks awaited and its source-map-support installed (each required as cmd/run/index.js
+ * requires it), a function's file asked of the serializer's session, the stack traces of a promise and a resource
+ * taken, the function serializer, the code-path walk and the Automation API used once each. Mode "tracing": the SDK run path's
  * tracing module loaded, then started as `pulumi --tracing` starts it (no span is sent: none ends), and a
- * span made. Mode "sdk-only": the SDK and the run path's tracing module loaded alone.
+ * span made. Mode "sdk-only": the SDK and the run path's tracing module loaded alone, then the run path's hooks
+ * and the stack traces as in "main".
  * Prints a Report. All use Node's compile cache where scripts/startup.js keeps it, as every pulumi run does:
  * it spares them compiling the SDK and TypeScript again, and changes nothing about what loads.
  */
