@@ -103,12 +103,13 @@ export class WebApp extends pulumi.ComponentResource {
                             name: args.containerName,
                             image: args.image,
                             ports: [{ name: "http", containerPort: args.containerPort, protocol: "TCP" }],
-                            // The first probe runs as the container starts, often before the server listens: a short
-                            // period keeps that miss from holding each new pod of a rollout back (5 s: up to 5 s per pod).
+                            // The first probe runs as the container starts, sometimes before the server listens; the
+                            // next comes a period later, so the period is what such a miss holds a new pod back (the
+                            // shortest, 1 s). Six failures in a row, 6 s without an answer, take a pod out of the Service.
                             readinessProbe: {
                                 httpGet: { path: "/", port: "http" },
-                                periodSeconds: 2,
-                                failureThreshold: 3,
+                                periodSeconds: 1,
+                                failureThreshold: 6,
                             },
                             livenessProbe: {
                                 httpGet: { path: "/", port: "http" },
