@@ -17,6 +17,7 @@ import { readStack } from "../stacks/stack";
 import { toolchainValue } from "../toolchain/versions";
 import { median, peakTreeMemory, timed } from "./measure";
 import { address, clusterApi, Condition, gone, imageSwapped, portMoved, readyBehindService, serves, until } from "./observe";
+import { tutorialFiles, tutorialYaml } from "./tutorialYaml";
 
 export const OPERATIONS = ["create", "scale 1→3", "port 80→8080", "image swap", "no-op", "destroy"] as const;
 /** The images the real node holds (built by npm run toolchain). */
@@ -65,12 +66,9 @@ function manifests(b: Bench, values: { replicas: number; image: string; port: nu
     const dir = path.join(b.ws.dir, "manifests");
     fs.mkdirSync(dir, { recursive: true });
     const container = readStack({}).settings.containerName;
-    const files = ["deployment.yml", "service.yml", ...(values.replicas >= 2 ? ["pdb.yml"] : [])];
+    const files = tutorialFiles(values.replicas);
     for (const f of files) {
-        const text = fs.readFileSync(path.join(repo, "bench", "manifests", f), "utf8")
-            .replaceAll("${REPLICAS}", String(values.replicas)).replaceAll("${IMAGE}", values.image)
-            .replaceAll("${PORT}", String(values.port)).replaceAll("${CONTAINER}", container);
-        fs.writeFileSync(path.join(dir, f), text);
+        fs.writeFileSync(path.join(dir, f), tutorialYaml(f, { ...values, container }));
     }
     return files.flatMap((f) => ["-f", path.join(dir, f)]);
 }
