@@ -16,6 +16,7 @@ import { createWorkspace, removeWorkspace, Workspace } from "../harness/workspac
 import { readStack } from "../stacks/stack";
 import { toolchainValue } from "../toolchain/versions";
 import { median, peakTreeMemory, timed } from "./measure";
+import { ChangeWatch, watchChanges } from "./apiChanges";
 import { address, clusterApi, Condition, gone, imageSwapped, portMoved, readyBehindService, serves, until } from "./observe";
 import { tutorialFiles, tutorialYaml } from "./tutorialYaml";
 
@@ -31,17 +32,23 @@ interface Bench extends PulumiCommand, KubectlCommand {
     ws: Workspace;
     /** The cluster's API, for the conditions of bench/observe.ts. */
     api: KubernetesApi;
+    /** When each step's first write reached the API server (bench/apiChanges.ts). */
+    changes: ChangeWatch;
 }
 
-/** Per tool, per operation: seconds until the command returned, and until its result was observed (bench/observe.ts). */
+/**
+ * Per tool, per operation: seconds until the command returned, until its result was observed (bench/observe.ts),
+ * and until its first write reached the API server (bench/apiChanges.ts; none for the no-op).
+ */
 export interface OperationSamples {
-    pulumi: { returned: Record<Operation, number[]>; observed: Record<Operation, number[]> };
-    kubectl: { returned: Record<Operation, number[]>; observed: Record<Operation, number[]> };
+    pulumi: ToolSamples;
+    kubectl: ToolSamples;
 }
+interface ToolSamples { returned: Record<Operation, number[]>; observed: Record<Operation, number[]>; changed: Record<Operation, number[]> }
 
 const empty = () => Object.fromEntries(OPERATIONS.map((o) => [o, [] as number[]])) as unknown as Record<Operation, number[]>;
-const emptyTool = () => ({ returned: empty(), observed: empty() });
-type Into = OperationSamples["pulumi"];
+const emptyTool = (): ToolSamples => ({ returned: empty(), observed: empty(), changed: empty() });
+type Into = ToolSamples;
 
 /** `cmd args` in `cwd` (the project copy unless given); throws with its output unless it exits 0. */
 function sh(b: Bench, cmd: string, args: string[], cwd = b.ws.dir): void {
@@ -82,10 +89,11 @@ const since = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
  * always included, e.g. `kubectl rollout status`) and the step's condition, side by side from the moment it returned.
  */
 async function kubectlStep(b: Bench, into: Into, op: Operation, args: string[], wait: () => Promise<unknown>, condition: Condition): Promise<void> {
-    const t0 = process.hrtime.bigint();
+    const [t0, wall] = [process.hrtime.bigint(), Date.now()];
     sh(b, "kubectl", k(b, ...args));
     const [, observed] = await Promise.all([wait().then(() => into.returned[op].push(since(t0))), until(b.api, t0, condition, `kubectl ${op}`)]);
     into.observed[op].push(observed);
+    into.changed[op].push(b.changes.firstChangeSince(wall, `kubectl ${op}`));
 }
 
 async function kubectlSequence(b: Bench, into: Into): Promise<void> {
@@ -107,10 +115,13 @@ async function kubectlSequence(b: Bench, into: Into): Promise<void> {
 
 /** One pulumi step: `pulumi <args>` until it returns, then the step's condition. */
 async function pulumiStep(b: Bench, into: Into, op: Operation, args: string[], condition?: Condition): Promise<void> {
-    const t0 = process.hrtime.bigint();
+    const [t0, wall] = [process.hrtime.bigint(), Date.now()];
     mustSucceed(b.pulumi(args));
     into.returned[op].push(since(t0));
     into.observed[op].push(condition ? await until(b.api, t0, condition, `pulumi ${op}`) : since(t0));
+    if (condition) {
+        into.changed[op].push(b.changes.firstChangeSince(wall, `pulumi ${op}`));
+    }
 }
 
 async function pulumiSequence(b: Bench, into: Into): Promise<void> {
@@ -296,7 +307,7 @@ export async function measureOperations(reps: number): Promise<{ samples: Operat
     const { cluster } = clusterCommand(ws);
     copyProject(ws, log);
     cluster("start", "--node", "real");
-    const b: Bench = { ws, ...pulumiCommand(ws, log), ...kubectlCommand(ws.env), api: clusterApi(ws.kubeconfig) };
+    const b: Bench = { ws, ...pulumiCommand(ws, log), ...kubectlCommand(ws.env), api: clusterApi(ws.kubeconfig), changes: await watchChanges(ws.env, ws.kubeconfig) };
     try {
         mustSucceed(b.pulumi(["stack", "init", "local", "--secrets-provider", "passphrase"]));
         const samples: OperationSamples = { pulumi: emptyTool(), kubectl: emptyTool() };
@@ -332,6 +343,7 @@ export async function measureOperations(reps: number): Promise<{ samples: Operat
         return { samples, breakdown };
     } finally {
         b.api.close();
+        b.changes.stop();
         cluster("stop");
         removeWorkspace(ws);
     }
