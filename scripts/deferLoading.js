@@ -14,6 +14,8 @@
  * - The SDK's run path (@pulumi/pulumi/cmd/run/tracing.js), which starts every program, loads OpenTelemetry's
  *   tracer SDK, resources, Zipkin exporter and gRPC instrumentation (about 220 modules) as it loads; it uses
  *   them only in `start()`, when a run is traced (`pulumi --tracing`).
+ * - zod (the settings' schemas, stacks/) loads all of its locales as its API and its core load (64 modules,
+ *   for `z.locales`); the program's messages are its own, and zod's English locale loads apart.
  * - The run path also opens an inspector session in this process and turns V8's debugger on
  *   (`Debugger.enable`, @pulumi/pulumi/runtime/closure/v8Hooks.js) before it runs the program: from then on
  *   V8 reports every script it compiles, the whole program's modules, to a listener that keeps their urls
@@ -47,6 +49,9 @@ const DEFERRED = ["../../typescript-shim", "@npmcli/arborist", "normalize-packag
 /** The SDK's index, and its Automation API. */
 const SDK_INDEX = `${path.sep}${path.join("@pulumi", "pulumi", "index.js")}`;
 const AUTOMATION = "./automation";
+/** zod 4's modules, and their require of the index of its locales (classic/external.cjs, core/index.cjs). */
+const ZOD = `${path.sep}${path.join("zod", "v4")}${path.sep}`;
+const ZOD_LOCALES = "../locales/index.cjs";
 /** The run path's entry point, and its require of the module that turns V8's debugger on. */
 const RUN_PATH = `${path.sep}${path.join("@pulumi", "pulumi", "cmd", "run", "index.js")}`;
 const V8_HOOKS = "../../runtime/closure/v8Hooks";
@@ -137,6 +142,11 @@ function deferAutomation() {
     deferLoading([AUTOMATION], SDK_INDEX);
 }
 
+/** zod's locales load on first use (`z.locales.…`). */
+function deferZodLocales() {
+    deferLoading([ZOD_LOCALES], ZOD);
+}
+
 /**
  * Calls `change` with the exports of `request` once, the first time a module whose path ends with `from`
  * requires it (after it loaded); every require is otherwise untouched.
@@ -188,6 +198,6 @@ function deferInspectorSession() {
 }
 
 module.exports = {
-    deferLoading, onFirstLoad, deferSerializerDependencies, deferTracingDependencies, deferAutomation, deferInspectorSession,
-    DEFERRED, SERIALIZER, TRACING, TRACING_DEFERRED, SDK_INDEX, AUTOMATION, RUN_PATH, V8_HOOKS,
+    deferLoading, onFirstLoad, deferSerializerDependencies, deferTracingDependencies, deferAutomation, deferInspectorSession, deferZodLocales,
+    DEFERRED, SERIALIZER, TRACING, TRACING_DEFERRED, SDK_INDEX, AUTOMATION, RUN_PATH, V8_HOOKS, ZOD, ZOD_LOCALES,
 };

@@ -11,7 +11,8 @@
  *   again on every run.
  * - Modules the SDK loads eagerly and this program never uses load on first use instead: TypeScript, npm's
  *   arborist and normalize-package-data (the function serializer's), the Automation API (the SDK index's),
- *   OpenTelemetry's tracer SDK and exporter (the run path's, for `pulumi --tracing`); and the inspector session
+ *   OpenTelemetry's tracer SDK and exporter (the run path's, for `pulumi --tracing`), zod's locales (the
+ *   settings' schemas use English, which zod loads apart); and the inspector session
  *   that the run path opens, turning V8's debugger on for the whole run, opens when the serializer first needs
  *   it: scripts/deferLoading.js, checked by tests/startup.test.ts.
  * - The stack traces the SDK takes for its promises, printed only under PULUMI_DEBUG_PROMISE_LEAKS, are not
@@ -20,7 +21,7 @@
 "use strict";
 const Module = require("module");
 const path = require("path");
-const { deferAutomation, deferInspectorSession, deferSerializerDependencies, deferTracingDependencies } = require("./deferLoading");
+const { deferAutomation, deferInspectorSession, deferSerializerDependencies, deferTracingDependencies, deferZodLocales } = require("./deferLoading");
 const { skipMappingUnshownStacks } = require("./stackTraces");
 
 Module.enableCompileCache?.(process.env.NODE_COMPILE_CACHE || path.join(__dirname, "..", "node_modules", ".cache", "node-compile-cache"));
@@ -28,4 +29,5 @@ deferSerializerDependencies();
 deferTracingDependencies();
 deferAutomation();
 deferInspectorSession();
+deferZodLocales();
 skipMappingUnshownStacks();

@@ -10,9 +10,10 @@ import { ROOT } from "../harness/mocks";
 /**
  * Which of the modules the deferrals keep from loading were in require.cache at one step: TypeScript,
  * arborist, normalize-package-data, any of OpenTelemetry's tracer SDK, exporter and instrumentation
- * (TRACING_DEFERRED), the Automation API; and how many inspector sessions the process had opened.
+ * (TRACING_DEFERRED), the Automation API, zod's locales (their index); and how many inspector sessions the
+ * process had opened.
  */
-interface Loaded { typescript: boolean; arborist: boolean; normalizePackageData: boolean; tracer: boolean; automation: boolean; sessions: number }
+interface Loaded { typescript: boolean; arborist: boolean; normalizePackageData: boolean; tracer: boolean; automation: boolean; zodLocales: boolean; sessions: number }
 /** A step's result, or the error it threw. */
 type Outcome<T> = { value: T } | { error: string };
 interface Report {
@@ -33,6 +34,12 @@ interface Report {
     afterCodePaths?: Loaded;
     traceId?: Outcome<string>;
     afterTracingStart?: Loaded;
+    /** After zod loaded (last in "main", after the SDK in "sdk-only"). */
+    afterZod?: Loaded;
+    /** zod's message for a number where a string was asked, and the type of its German locale's factory. */
+    zodMessage?: Outcome<string>;
+    zodLocale?: Outcome<string>;
+    afterZodLocale?: Loaded;
 }
 
 /**
@@ -42,10 +49,11 @@ interface Report {
  * SDK's own entry point, so the "program" main.js loads is the SDK, which is what bin/index.js loads first);
  * then the run path's hooks awaited and its source-map-support installed (each required as cmd/run/index.js
  * requires it), a function's file asked of the serializer's session, the stack traces of a promise and a resource
- * taken, the function serializer, the code-path walk and the Automation API used once each. Mode "tracing": the SDK run path's
+ * taken, the function serializer, the code-path walk and the Automation API used once each, then zod loaded and
+ * one of its locales used. Mode "tracing": the SDK run path's
  * tracing module loaded, then started as `pulumi --tracing` starts it (no span is sent: none ends), and a
  * span made. Mode "sdk-only": the SDK and the run path's tracing module loaded alone, then the run path's hooks
- * and the stack traces as in "main".
+ * and the stack traces as in "main", then zod.
  * Prints a Report. All use Node's compile cache where scripts/startup.js keeps it, as every pulumi run does:
  * it spares them compiling the SDK and TypeScript again, and changes nothing about what loads.
  */
@@ -74,6 +82,7 @@ const loaded = () => {
         normalizePackageData: has("normalize-package-data"),
         tracer: files.some((f) => TRACING_DEFERRED.some((m) => f.includes(path.sep + path.join(...m.split("/")) + path.sep))),
         automation: has("@pulumi", "pulumi", "automation"),
+        zodLocales: files.some((f) => f.endsWith(path.join("zod", "v4", "locales", "index.cjs"))),
         sessions,
     };
 };
@@ -103,6 +112,8 @@ const attempt = (f) => f().then((value) => ({ value }), (e) => ({ error: String(
         await runPathHooks();
         report.afterRunPathHooks = loaded();
         stackTraces(pulumi, report);
+        require(require.resolve("zod", { paths: [root] }));
+        report.afterZod = loaded();
         console.log(JSON.stringify(report));
         return;
     }
@@ -132,6 +143,11 @@ const attempt = (f) => f().then((value) => ({ value }), (e) => ({ error: String(
     report.afterCodePaths = loaded();
     stackTraces(pulumi, report);
     report.automationWorkspace = await attempt(async () => typeof pulumi.automation.LocalWorkspace.create);
+    const { z } = require(require.resolve("zod", { paths: [root] }));
+    report.afterZod = loaded();
+    report.zodMessage = await attempt(async () => z.string().safeParse(42).error.issues[0].message);
+    report.zodLocale = await attempt(async () => typeof z.locales.de);
+    report.afterZodLocale = loaded();
     console.log(JSON.stringify(report));
 })();
 `;
@@ -162,16 +178,16 @@ function valueOf<T>(step: string, outcome: Outcome<T> | undefined): T {
 }
 
 /** Nothing deferred loaded, no inspector session opened. */
-const NONE: Loaded = { typescript: false, arborist: false, normalizePackageData: false, tracer: false, automation: false, sessions: 0 };
+const NONE: Loaded = { typescript: false, arborist: false, normalizePackageData: false, tracer: false, automation: false, zodLocales: false, sessions: 0 };
 
 /**
  * The start-up deferrals (scripts/startup.js, loaded by Pulumi.yaml's nodeargs and by main.js;
  * scripts/deferLoading.js): the SDK's function serializer gets stand-ins for TypeScript's compiler, npm's
  * arborist and normalize-package-data, the SDK's index for its Automation API, and the run path's tracing
- * module for OpenTelemetry's tracer SDK and exporter, which load on first use; the run path's inspector session
- * opens on the serializer's first use. They rest on where the SDK requires them and on a private Node.js API, so
- * an upgrade of either could silently undo them or break the serializer, the Automation API or tracing: these
- * fail then.
+ * module for OpenTelemetry's tracer SDK and exporter, and zod for its locales, which load on first use; the run
+ * path's inspector session opens on the serializer's first use. They rest on where the SDK and zod require them
+ * and on a private Node.js API, so an upgrade of one could silently undo them or break the serializer, the
+ * Automation API, tracing or zod: these fail then.
  */
 describe("start-up: modules the SDK loads eagerly load on first use (scripts/startup.js)", function () {
     // Three Node.js processes, each loading the SDK (one TypeScript too): about 1 s, 3 s on a loaded machine.
@@ -192,10 +208,11 @@ describe("start-up: modules the SDK loads eagerly load on first use (scripts/sta
     after(() => fs.rmSync(packageDir, { recursive: true, force: true }));
 
     it("without the deferrals the SDK loads all of them as it loads, and the run path opens a session (else a deferral is dead code: remove it)", () => {
-        assert.deepStrictEqual(sdkAlone.afterSdk, { typescript: true, arborist: true, normalizePackageData: true, tracer: true, automation: true, sessions: 0 },
+        assert.deepStrictEqual(sdkAlone.afterSdk, { typescript: true, arborist: true, normalizePackageData: true, tracer: true, automation: true, zodLocales: false, sessions: 0 },
             "the SDK no longer loads one of them as it loads: drop it from scripts/deferLoading.js's DEFERRED or TRACING_DEFERRED (all of one, or the automation: drop that deferral)");
         assert.strictEqual(sdkAlone.afterRunPathHooks?.sessions, 1,
             "the run path's v8Hooks.isInitializedAsync() no longer opens the inspector session: drop deferInspectorSession");
+        assert.strictEqual(sdkAlone.afterZod?.zodLocales, true, "zod no longer loads its locales as it loads: drop deferZodLocales");
     });
 
     it("Pulumi.yaml's nodeargs load scripts/startup.js; as the program loads the SDK and the run path's hooks resolve, none of them loads and no session opens", () => {
@@ -232,6 +249,14 @@ describe("start-up: modules the SDK loads eagerly load on first use (scripts/sta
         assert.match(viaMain.promiseFrame ?? "", /^ {4}at (Object\.)?debuggablePromise \(.*[/\\]@pulumi[/\\]pulumi[/\\]runtime[/\\]debuggable\.js:\d+:\d+\)$/,
             "mapped anyway: did an SDK upgrade move its require of source-map-support or debuggablePromise (scripts/stackTraces.js)?");
         assert.match(viaMain.resourceFrameFile ?? "", /[/\\]resource\.ts$/);
+    });
+
+    it("zod loads without its locales, its messages are English, and a locale still loads on first use (z.locales.de)", () => {
+        assert.strictEqual(viaMain.afterZod?.zodLocales, false,
+            "zod's locales loaded anyway: did a zod upgrade move its require of them (scripts/deferLoading.js: ZOD, ZOD_LOCALES)?");
+        assert.strictEqual(valueOf("zod's message", viaMain.zodMessage), "Invalid input: expected string, received number");
+        assert.strictEqual(valueOf("z.locales.de", viaMain.zodLocale), "function");
+        assert.strictEqual(viaMain.afterZodLocale?.zodLocales, true);
     });
 
     it("tracing still works: the run path's tracing loads no tracer SDK until started, then makes real spans", () => {
