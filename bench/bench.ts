@@ -12,7 +12,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { median, timed } from "./measure";
-import type { NoopPreview, Operation } from "./operations";
+import type { NoopPreview, Operation, OperationSamples } from "./operations";
 
 const repo = path.resolve(__dirname, "..");
 const args = process.argv.slice(2);
@@ -109,6 +109,17 @@ async function main(): Promise<void> {
             out(`| ${op} | ${p.write.toFixed(2)} s | ${k.write.toFixed(2)} s | ${(p.write - k.write).toFixed(2)} s | ${p.after.toFixed(2)} s | ${k.after.toFixed(2)} s | ${(p.after - k.after).toFixed(2)} s |`);
         }
         out();
+        // The scale's result as the API server had it: when each tool's pods were behind the Service, and what came after.
+        const scale = "scale 1→3";
+        const perSample = (tool: "pulumi" | "kubectl", f: (ready: number, i: number, t: OperationSamples["pulumi"]) => number) =>
+            median(samples[tool].scaledReady.map((ready, i) => f(ready, i, samples[tool])));
+        const [pReady, kReady] = (["pulumi", "kubectl"] as const).map((tool) => perSample(tool, (ready, i, t) => ready - t.changed[scale][i]));
+        out(`Scale 1→3, by a watch of the Service's EndpointSlices (medians): three Ready pods were behind the Service ${pReady.toFixed(2)} s after ` +
+            `pulumi's first write and ${kReady.toFixed(2)} s after kubectl's (the same rollout of two new pods); \`pulumi up\` returned ` +
+            `${perSample("pulumi", (ready, i, t) => t.returned[scale][i] - ready).toFixed(2)} s after that (the rest of its run: the readiness check's last reads, ` +
+            `the program's end, the engine's last state writes, the CLI's exit), and the bench's poll saw kubectl's ` +
+            `${perSample("kubectl", (ready, i, t) => t.observed[scale][i] - ready).toFixed(2)} s after it.`);
+        out();
         out("No-op preview (`pulumi preview --expect-no-changes`, the stack above deployed): time and peak memory");
         out();
         out("| run | median | peak memory, process tree | largest process |");
@@ -164,8 +175,9 @@ async function main(): Promise<void> {
             let parts = "";
             if (label !== "no-op") {
                 const [p, k] = [split("pulumi", label), split("kubectl", label)];
-                parts = `; Pulumi's first write came ${(p.write - k.write).toFixed(2)} s after kubectl's, and from its first write to the result it took ` +
-                    `${(p.after - k.after).toFixed(2)} s ${p.after >= k.after ? "longer" : "less"}`;
+                const late = p.write - k.write;
+                parts = `; Pulumi's first write came ${late.toFixed(2)} s after kubectl's${late > AIM ? " (over the aim before either tool waits for anything)" : ""}, ` +
+                    `and from its first write to the result it took ${Math.abs(p.after - k.after).toFixed(2)} s ${p.after >= k.after ? "longer" : "less"}`;
             }
             const verdict = gap <= AIM
                 ? `meets it${parts}`

@@ -38,16 +38,17 @@ interface Bench extends PulumiCommand, KubectlCommand {
 
 /**
  * Per tool, per operation: seconds until the command returned, until its result was observed (bench/observe.ts),
- * and until its first write reached the API server (bench/apiChanges.ts; none for the no-op).
+ * and until its first write reached the API server (bench/apiChanges.ts; none for the no-op); for the scale,
+ * until the Service's EndpointSlices listed the three Ready pods (its result, as the API server had it).
  */
 export interface OperationSamples {
     pulumi: ToolSamples;
     kubectl: ToolSamples;
 }
-interface ToolSamples { returned: Record<Operation, number[]>; observed: Record<Operation, number[]>; changed: Record<Operation, number[]> }
+interface ToolSamples { returned: Record<Operation, number[]>; observed: Record<Operation, number[]>; changed: Record<Operation, number[]>; scaledReady: number[] }
 
 const empty = () => Object.fromEntries(OPERATIONS.map((o) => [o, [] as number[]])) as unknown as Record<Operation, number[]>;
-const emptyTool = (): ToolSamples => ({ returned: empty(), observed: empty(), changed: empty() });
+const emptyTool = (): ToolSamples => ({ returned: empty(), observed: empty(), changed: empty(), scaledReady: [] });
 type Into = ToolSamples;
 
 /** `cmd args` in `cwd` (the project copy unless given); throws with its output unless it exits 0. */
@@ -93,7 +94,15 @@ async function kubectlStep(b: Bench, into: Into, op: Operation, args: string[], 
     sh(b, "kubectl", k(b, ...args));
     const [, observed] = await Promise.all([wait().then(() => into.returned[op].push(since(t0))), until(b.api, t0, condition, `kubectl ${op}`)]);
     into.observed[op].push(observed);
-    into.changed[op].push(b.changes.firstChangeSince(wall, `kubectl ${op}`));
+    seenByTheWatches(b, into, op, wall, "kubectl");
+}
+
+/** What the watches saw of step `op`, started at `wall` (ms since the epoch): its first write; the scale's result. */
+function seenByTheWatches(b: Bench, into: Into, op: Operation, wall: number, tool: string): void {
+    into.changed[op].push(b.changes.firstChangeSince(wall, `${tool} ${op}`));
+    if (op === "scale 1→3") {
+        into.scaledReady.push(b.changes.readyBehindServiceSince(wall, 3, `${tool} ${op}`));
+    }
 }
 
 async function kubectlSequence(b: Bench, into: Into): Promise<void> {
@@ -120,7 +129,7 @@ async function pulumiStep(b: Bench, into: Into, op: Operation, args: string[], c
     into.returned[op].push(since(t0));
     into.observed[op].push(condition ? await until(b.api, t0, condition, `pulumi ${op}`) : since(t0));
     if (condition) {
-        into.changed[op].push(b.changes.firstChangeSince(wall, `pulumi ${op}`));
+        seenByTheWatches(b, into, op, wall, "pulumi");
     }
 }
 
