@@ -93,13 +93,14 @@ export async function watchChanges(env: NodeJS.ProcessEnv, kubeconfig: string, s
                 changes.push(e.at);
             }
         }, onEnd));
-    watches.push(stampedWatch(env, kubeconfig, `endpointslices.discovery.k8s.io`, namespace, "{.object.metadata.labels.kubernetes\\.io/service-name} {range .object.endpoints[*]}{.conditions.ready},{end}",
+    watches.push(stampedWatch(env, kubeconfig, `endpointslices.discovery.k8s.io`, namespace, "{.object.metadata.ownerReferences[0].name} {.object.endpoints[*].conditions.ready}",
         (e) => {
-            const [owner, conditions = ""] = e.state.split(" ");
+            // kubectl's jsonpath keeps a {range} from one event to the next and fails on the second: a list, split on spaces.
+            const [owner, ...conditions] = e.state.split(" ");
             if (owner !== service) {
                 return;
             }
-            readyPerSlice.set(e.name, e.type === "DELETED" ? 0 : conditions.split(",").filter((c) => c === "true").length);
+            readyPerSlice.set(e.name, e.type === "DELETED" ? 0 : conditions.filter((c) => c === "true").length);
             const sum = [...readyPerSlice.values()].reduce((a, b) => a + b, 0);
             if (ready.length === 0 || ready[ready.length - 1][1] !== sum) {
                 ready.push([e.at, sum]);
