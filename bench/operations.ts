@@ -15,8 +15,8 @@ import { mustSucceed, PulumiCommand, pulumiCommand } from "../harness/pulumiComm
 import { createWorkspace, removeWorkspace, Workspace } from "../harness/workspace";
 import { readStack } from "../stacks/stack";
 import { toolchainValue } from "../toolchain/versions";
-import { median, peakTreeMemory, timed } from "./measure";
 import { ChangeWatch, watchChanges } from "./apiChanges";
+import { median, peakTreeMemory, timed } from "./measure";
 import { address, clusterApi, Condition, gone, imageSwapped, portMoved, readyBehindService, serves, until } from "./observe";
 import { tutorialFiles, tutorialYaml } from "./tutorialYaml";
 
@@ -32,7 +32,7 @@ interface Bench extends PulumiCommand, KubectlCommand {
     ws: Workspace;
     /** The cluster's API, for the conditions of bench/observe.ts. */
     api: KubernetesApi;
-    /** When each step's first write reached the API server (bench/apiChanges.ts). */
+    /** What the API server saw of each step: its first write, the scale's Ready pods (bench/apiChanges.ts). */
     changes: ChangeWatch;
 }
 
