@@ -16,6 +16,7 @@ import { createWorkspace, removeWorkspace, Workspace } from "../harness/workspac
 import { readStack } from "../stacks/stack";
 import { toolchainValue } from "../toolchain/versions";
 import { ChangeWatch, watchChanges } from "./apiChanges";
+import { FloorWorkspace, firstWriteFloor, minimalProgramPreview } from "./floorPrograms";
 import { median, peakTreeMemory, timed } from "./measure";
 import { address, clusterApi, Condition, gone, imageSwapped, portMoved, readyBehindService, serves, until } from "./observe";
 import { tutorialFiles, tutorialYaml } from "./tutorialYaml";
@@ -173,6 +174,8 @@ export interface Breakdown {
     emptyProgramPreview: number;
     /** The same with only a Kubernetes provider bound to the cluster, deployed: the provider started and configured too. */
     providerProgramPreview: number;
+    /** Until the first write reached the API server: `pulumi up` of a provider and one Service whose port changed, `kubectl apply` of it. */
+    firstWrite: { pulumi: number; kubectl: number };
     /** Plain: `pulumi preview` as README gives it, no extra environment (runs bin/, built and type-checked by main.js). */
     noopPlain: NoopPreview;
     /** Tuned: the same with PULUMI_NODEJS_TRANSPILE_ONLY=true (the old advice; it has nothing left to skip). */
@@ -202,40 +205,6 @@ async function providerStart(b: Bench): Promise<number> {
         child.once("error", reject);
         setTimeout(() => { child.kill("SIGKILL"); reject(new Error("provider did not start in 30 s")); }, 30000);
     });
-}
-
-/**
- * The least programs a Pulumi command runs, made in a folder of the workspace, each with this project's start-up
- * (Pulumi.yaml's nodeargs, scripts/startup.js), so that the floor has what any program can have:
- * - "empty": `module.exports = {}`, no resource but the stack's own;
- * - "provider": only a Kubernetes provider bound to the cluster's kubeconfig (a secret, as this program's): its
- *   preview starts and configures the provider (the server's version, its API schema).
- * Each is deployed, so that its preview has no changes, as this program's no-op. Returns the folder.
- */
-function minimalProgram(b: Bench, kind: "empty" | "provider"): string {
-    const dir = path.join(b.ws.dir, `minimal-${kind}`);
-    fs.mkdirSync(dir, { recursive: true });
-    const startup = path.join(b.ws.dir, "scripts", "startup.js");
-    fs.writeFileSync(path.join(dir, "Pulumi.yaml"),
-        `name: bench-${kind}\nmain: index.js\nruntime:\n  name: nodejs\n  options:\n    typescript: false\n    nodeargs: --require ${startup}\n`);
-    fs.writeFileSync(path.join(dir, "index.js"), kind === "empty" ? "module.exports = {};\n" : [
-        `const fs = require("fs");`,
-        `const pulumi = require("@pulumi/pulumi");`,
-        `const { Provider } = require("@pulumi/kubernetes/provider");`,
-        `new Provider("cluster", { kubeconfig: pulumi.secret(fs.readFileSync(${JSON.stringify(b.ws.kubeconfig)}, "utf8")), enableServerSideApply: true });`,
-        "",
-    ].join("\n"));
-    fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: `bench-${kind}`, main: "index.js" }));
-    fs.symlinkSync(path.join(repo, "node_modules"), path.join(dir, "node_modules"));
-    sh(b, "pulumi", ["--non-interactive", "stack", "init", "bench", "--secrets-provider", "passphrase"], dir);
-    sh(b, "pulumi", ["--non-interactive", "up", "--yes", "--skip-preview"], dir);
-    return dir;
-}
-
-/** Median of `reps` no-op previews of a minimal program (minimalProgram), made first. */
-function minimalProgramPreview(b: Bench, kind: "empty" | "provider", reps: number): number {
-    const dir = minimalProgram(b, kind);
-    return median(Array.from({ length: reps }, () => timed(() => sh(b, "pulumi", ["--non-interactive", "preview", "--expect-no-changes"], dir))));
 }
 
 /** `reps` runs of `cmd args` in the workspace sampled for memory (medians); `prepare` runs before each one. */
@@ -334,12 +303,14 @@ export async function measureOperations(reps: number): Promise<{ samples: Operat
         // Breakdown: the same stack deployed, previews with no changes.
         mustSucceed(b.pulumi(["up", "--yes", "--skip-preview"]));
         const repeat = (n: number, f: () => number) => median(Array.from({ length: n }, f));
+        const floor: FloorWorkspace = { dir: ws.dir, kubeconfig: ws.kubeconfig, run: (cmd, args, cwd) => sh(b, cmd, args, cwd), changes: b.changes };
         const touch = (file = path.join("stacks", "podCapacity.ts")) => () => fs.appendFileSync(path.join(ws.dir, file), "// changed\n");
         const breakdown: Breakdown = {
             cliStart: repeat(5, () => timed(() => sh(b, "pulumi", ["version"]))),
             providerStart: median([await providerStart(b), await providerStart(b), await providerStart(b)]),
-            emptyProgramPreview: minimalProgramPreview(b, "empty", 3),
-            providerProgramPreview: minimalProgramPreview(b, "provider", 3),
+            emptyProgramPreview: minimalProgramPreview(floor, "empty", 3),
+            providerProgramPreview: minimalProgramPreview(floor, "provider", 3),
+            firstWrite: await firstWriteFloor(floor, reps),
             noopPlain: await noopPreview(b, reps),
             noopTuned: await noopPreview(b, reps, { PULUMI_NODEJS_TRANSPILE_ONLY: "true" }),
             afterSourceChange: await noopPreview(b, Math.min(reps, 3), {}, touch()),
