@@ -1,8 +1,8 @@
 // @ts-check
 /**
- * Start-up (scripts/startup.js; bench/results.md, "The program's start-up"). Two parts of the SDK load, as
- * they load, modules that this program never uses; here they get stand-ins that load the real module on first
- * use:
+ * Start-up (scripts/startup.js; bench/results.md, "The program's start-up"). Parts of the SDK, and zod, load
+ * as they load modules that this program never uses; here they get stand-ins that load the real module on
+ * first use:
  * - The SDK's index loads its function serializer (@pulumi/pulumi/runtime/closure) eagerly, and the
  *   serializer loads TypeScript's compiler (8.7 MiB of JavaScript, through the SDK's typescript-shim) and
  *   npm's @npmcli/arborist (with its dependencies about 450 modules) as it loads. This program serializes no
