@@ -5,7 +5,7 @@
 import * as fs from "fs";
 import * as path from "path";
 
-export const MANIFESTS = path.resolve(__dirname, "manifests");
+const MANIFESTS = path.resolve(__dirname, "manifests");
 
 export interface ManifestValues {
     replicas: number;
