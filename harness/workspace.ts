@@ -28,7 +28,7 @@ export interface Workspace {
     stateDir: string;
     /**
      * Temporary files of the commands, removed with the copy: the Kubernetes provider writes a copy of its
-     * kubeconfig there on every run and never removes it, the language host its pipes, kubectl its cache.
+     * kubeconfig there on every run and never removes it, kubectl its cache.
      */
     scratch: string;
     /** The environment of every command run in the workspace. */

@@ -19,7 +19,9 @@ go_build pulumi "$PULUMI_VERSION" "$here/cli" github.com/pulumi/pulumi/pkg/v3/cm
 # which CLIs since 3.221 start through the language host its PulumiPolicy.yaml names. So it is built from a
 # copy of that package, patched (language-nodejs/host.patch) and with two files added (run_plugin.go,
 # runtime_options.go), against sdk/v3 of the CLI's own release (language-nodejs/go.mod), whose protocol
-# has the fields RunPlugin needs and whose policy proxy it uses. Cached by the hash of those files.
+# has the fields RunPlugin needs and whose policy proxy it uses. Its monitor proxy (proxy*.go) is left out:
+# the patched Run hands the program the engine's own monitor (host.patch says why). Cached by the hash of
+# those files.
 host=pulumi-language-nodejs
 patches="$here/language-nodejs"
 grep -qE "^[[:space:]]*(require )?github.com/pulumi/pulumi/sdk/v3 v$PULUMI_VERSION\$" "$patches/go.mod" ||
@@ -39,7 +41,7 @@ if [ ! -x "$cached" ]; then
     [ -f "$src/main.go" ] || die "$host: $src/main.go not found after download (log: $dir/download.log)"
     work="$dir/src"
     rm -rf "$work" && mkdir -p "$work"
-    find "$src" -maxdepth 1 -name '*.go' ! -name '*_test.go' -exec cp {} "$work/" \;
+    find "$src" -maxdepth 1 -name '*.go' ! -name '*_test.go' ! -name 'proxy*.go' -exec cp {} "$work/" \;
     chmod -R u+w "$work"
     patch -d "$work" -p1 --quiet --no-backup-if-mismatch <"$patches/host.patch" ||
         die "$host: language-nodejs/host.patch does not apply to $src"
@@ -48,6 +50,10 @@ if [ ! -x "$cached" ]; then
         in_dir "$work" CGO_ENABLED=0 GOFLAGS=-mod=mod go build -v -trimpath -o "$cached.tmp" \
         -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_LANGUAGE_NODEJS_VERSION" . \
         || die "$host: go build"
+    # run_path_test.go: the run path found without Node.js is the one Node.js finds (node on PATH: npm's).
+    progress_run "$host $build" testing "$dir/test.log" \
+        in_dir "$work" CGO_ENABLED=0 GOFLAGS=-mod=mod go test -trimpath -count=1 . \
+        || die "$host: go test"
     mv "$cached.tmp" "$cached"
     rm -rf "$work"
 fi
