@@ -148,11 +148,11 @@ function deferZodLocales() {
 }
 
 /**
- * Calls `change` with the exports of `request` once, the first time a module whose path ends with `from`
- * requires it (after it loaded); every require is otherwise untouched.
+ * Calls `change` with the exports of `request` and the requiring module's file once, the first time a module
+ * whose path ends with `from` requires it (after it loaded); every require is otherwise untouched.
  * @param {string} request
  * @param {string} from
- * @param {(exports: any) => void} change
+ * @param {(exports: any, file: string) => void} change
  */
 function onFirstLoad(request, from, change) {
     /** @type {any} */
@@ -163,7 +163,7 @@ function onFirstLoad(request, from, change) {
         const exports = load.apply(this, arguments);
         if (!done && req === request && parent?.filename?.endsWith(from)) {
             done = true;
-            change(exports);
+            change(exports, parent.filename);
         }
         return exports;
     };

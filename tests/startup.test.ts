@@ -26,8 +26,11 @@ interface Report {
     automationWorkspace?: Outcome<string>;
     /** The top frame of the stack trace the SDK's debuggablePromise takes, after the run path installed source-map-support. */
     promiseFrame?: string;
-    /** The file of the top frame of the stack trace the SDK takes for a resource (Resource.callsites), then. */
-    resourceFrameFile?: string;
+    /**
+     * The files of the two top frames of the stack trace the SDK takes for a resource (Resource.callsites), then,
+     * called from a program's file with a source map: the SDK's own, and the program's.
+     */
+    resourceFrameFiles?: string[];
     serialize?: Outcome<string>;
     afterSerialize?: Loaded;
     codePaths?: Outcome<string[]>;
@@ -59,6 +62,8 @@ interface Report {
  */
 const PROBE = String.raw`
 "use strict";
+const fs = require("fs");
+const os = require("os");
 const path = require("path");
 const [root, mode, packageDir] = process.argv.slice(1);
 const sdk = require.resolve("@pulumi/pulumi", { paths: [root] });
@@ -95,13 +100,23 @@ const runPathRequire = (request) => {
     return Module._load(request, parent, false);
 };
 const runPathHooks = () => runPathRequire(V8_HOOKS).isInitializedAsync();
-// The run path's source-map-support, then the stack traces the SDK takes for a promise and for a resource.
+// The run path's source-map-support, then the stack traces the SDK takes for a promise and for a resource, the
+// latter from a program's file whose map names program.ts (inline, in a folder made and removed here).
 const stackTraces = (pulumi, report) => {
     runPathRequire(SOURCE_MAP_SUPPORT);
     const promise = Promise.resolve();
     require(path.join(path.dirname(sdk), "runtime", "debuggable.js")).debuggablePromise(promise, "probe");
     report.promiseFrame = promise._debugStackTrace.split("\n")[1];
-    report.resourceFrameFile = pulumi.Resource.callsites()[0].file;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "eks-nginx-startup-program-"));
+    try {
+        const map = Buffer.from(JSON.stringify({ version: 3, sources: ["program.ts"], names: [], mappings: "AAAA" })).toString("base64");
+        fs.writeFileSync(path.join(dir, "program.js"), "exports.where = (pulumi) => pulumi.Resource.callsites();\n" +
+            "//# sourceMappingURL=data:application/json;base64," + map + "\n");
+        const frames = require(path.join(dir, "program.js")).where(pulumi);
+        report.resourceFrameFiles = [frames[0].file, frames[1].file];
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
 };
 const attempt = (f) => f().then((value) => ({ value }), (e) => ({ error: String(e?.stack ?? e) }));
 (async () => {
@@ -243,12 +258,19 @@ describe("start-up: modules the SDK loads eagerly load on first use (scripts/sta
         assert.strictEqual(valueOf("pulumi.automation.LocalWorkspace", viaMain.automationWorkspace), "function");
     });
 
-    it("the stack traces the SDK takes for its promises are not source-mapped (never shown without PULUMI_DEBUG_PROMISE_LEAKS); a resource's still are", () => {
+    it("the stack traces the SDK takes for its promises are not source-mapped (never shown without PULUMI_DEBUG_PROMISE_LEAKS); a resource's are in the program's files only", () => {
         assert.match(sdkAlone.promiseFrame ?? "", /debuggable\.ts:\d+:\d+\)$/,
             "without scripts/startup.js the run path's source-map-support no longer maps the SDK's promise stack traces: drop skipMappingUnshownStacks");
         assert.match(viaMain.promiseFrame ?? "", /^ {4}at (Object\.)?debuggablePromise \(.*[/\\]@pulumi[/\\]pulumi[/\\]runtime[/\\]debuggable\.js:\d+:\d+\)$/,
             "mapped anyway: did an SDK upgrade move its require of source-map-support or debuggablePromise (scripts/stackTraces.js)?");
-        assert.match(viaMain.resourceFrameFile ?? "", /[/\\]resource\.ts$/);
+        const [sdkAloneTop, sdkAloneProgram] = sdkAlone.resourceFrameFiles ?? [];
+        assert.match(sdkAloneTop ?? "", /[/\\]resource\.ts$/,
+            "without scripts/startup.js the run path's source-map-support no longer maps the SDK's frames of a resource's stack trace: drop that part of scripts/stackTraces.js");
+        assert.match(sdkAloneProgram ?? "", /[/\\]program\.ts$/);
+        const [top, program] = viaMain.resourceFrameFiles ?? [];
+        assert.match(top ?? "", /[/\\]node_modules[/\\]@pulumi[/\\]pulumi[/\\]resource\.js$/,
+            "the SDK's frame was mapped: did an SDK upgrade move Resource.callsites (scripts/stackTraces.js: RESOURCE)?");
+        assert.match(program ?? "", /[/\\]program\.ts$/, "the program's frame was not mapped");
     });
 
     it("zod loads without its locales, its messages are English, and a locale still loads on first use (z.locales.de)", () => {
