@@ -46,16 +46,21 @@ export function createWorkspace(dir = process.env.EKS_NGINX_E2E_WORK || fs.mkdte
     const stateDir = path.join(dir, ".state");
     const scratch = path.join(dir, "tmp");
     fs.mkdirSync(scratch, { recursive: true, mode: 0o700 });
+    // The passphrase in a file, and the CLI's key cache beside it, as scripts/pulumi-env.sh makes them for npm run local.
+    const secrets = path.join(dir, ".secrets");
+    fs.mkdirSync(secrets, { recursive: true, mode: 0o700 });
+    fs.writeFileSync(path.join(secrets, "passphrase"), PASSPHRASE, { mode: 0o600 });
     const env: NodeJS.ProcessEnv = {
         ...process.env,
         CLUSTER_DIR: clusterDir,
         KUBECONFIG: kubeconfig,
         PULUMI_BACKEND_URL: fileBackendUrl(stateDir),
-        PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
+        PULUMI_CONFIG_PASSPHRASE_FILE: path.join(secrets, "passphrase"),
+        EKS_NGINX_PASSPHRASE_KEY_CACHE: path.join(secrets, "passphrase-keys"),
         TMPDIR: scratch,
         KUBECACHEDIR: path.join(scratch, "kube-cache"),
     };
-    delete env.PULUMI_CONFIG_PASSPHRASE_FILE;
+    delete env.PULUMI_CONFIG_PASSPHRASE;
     return { dir, clusterDir, kubeconfig, stateDir, scratch, env };
 }
 

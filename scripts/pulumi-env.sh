@@ -6,7 +6,9 @@
 # - TypeScript: nothing to set; Pulumi.yaml's main.js runs the program tsc compiled and type-checked (bin/),
 #   rebuilding it when a source changed, as a plain `pulumi` does.
 # - Secrets: passphrase provider; $PULUMI_CONFIG_PASSPHRASE(_FILE) if set, else a random passphrase kept
-#   in .pulumi-state/passphrase (git-ignored, readable by you only).
+#   in .pulumi-state/passphrase (git-ignored, readable by you only), and beside it the keys the toolchain's
+#   CLI derives from it (.pulumi-state/passphrase-keys, the same), so that a command does not spend a
+#   quarter of a second deriving the key again (toolchain/pulumi/passphrase-cache/README.md).
 # shellcheck shell=bash source-path=SCRIPTDIR
 _repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=../toolchain/node.sh
@@ -36,5 +38,6 @@ if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FI
         (umask 077 && node -e 'process.stdout.write(require("crypto").randomBytes(24).toString("base64"))' >"$_pass")
     fi
     export PULUMI_CONFIG_PASSPHRASE_FILE="$_pass"
+    export EKS_NGINX_PASSPHRASE_KEY_CACHE="$_repo/.pulumi-state/passphrase-keys"
 fi
 unset _repo _pass

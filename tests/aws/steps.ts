@@ -32,7 +32,7 @@ const ws = createWorkspace(process.env.EKS_NGINX_E2E_WORK);
 const work = ws.dir;
 const { env } = ws;
 env.PULUMI_BACKEND_URL = process.env.PULUMI_BACKEND_URL;
-for (const name of ["PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE"]) {
+for (const name of ["PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE", "EKS_NGINX_PASSPHRASE_KEY_CACHE"]) {
     if (process.env[name]) {
         env[name] = process.env[name];
     } else {

@@ -9,9 +9,35 @@ source "$here/../lib.sh"
 # shellcheck source=../versions.sh
 source "$here/../versions.sh"
 
-use_from_path pulumi "$PULUMI_VERSION" version ||
-go_build pulumi "$PULUMI_VERSION" "$here/cli" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi \
-    -tags osusergo,grpcnotrace -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION"
+# The CLI, with the SDK's passphrase key derivation able to keep its key beside the passphrase file that
+# scripts/pulumi-env.sh makes (passphrase-cache/README.md): the wrapper module's go.mod and go.sum, plus a
+# replace of sdk/v3 by a patched copy of the same release, given to go build as its -modfile. Cached by the
+# hash of the patch and its files.
+cli_patch="$here/passphrase-cache"
+cli_build="$PULUMI_VERSION-$(cat "$cli_patch/crypt.patch" "$cli_patch"/*.go | sha256sum | cut -c1-12)"
+cli_dir="$TOOLCHAIN_CACHE/pulumi-$cli_build"
+if ! use_from_path pulumi "$PULUMI_VERSION" version; then
+    if [ ! -x "$cli_dir/pulumi" ]; then
+        command -v go >/dev/null || die "pulumi $cli_build: Go is needed to build it"
+        sdk=$(in_dir "$here/cli" GOFLAGS=-mod=mod go list -m -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3) ||
+            die "pulumi $cli_build: go list -m github.com/pulumi/pulumi/sdk/v3 in $here/cli"
+        rm -rf "$cli_dir/sdk" && mkdir -p "$cli_dir" && cp -r "$sdk" "$cli_dir/sdk" && chmod -R u+w "$cli_dir/sdk"
+        config="$cli_dir/sdk/go/common/resource/config"
+        patch -d "$config" -p1 --quiet --no-backup-if-mismatch <"$cli_patch/crypt.patch" ||
+            die "pulumi $cli_build: passphrase-cache/crypt.patch does not apply to $config/crypt.go"
+        cp "$cli_patch"/*.go "$config/"
+        { cat "$here/cli/go.mod"; printf '\nreplace github.com/pulumi/pulumi/sdk/v3 => %s\n' "$cli_dir/sdk"; } >"$cli_dir/cli.mod"
+        cp "$here/cli/go.sum" "$cli_dir/cli.sum"
+        # key_cache_test.go: the key is kept only where it adds nothing to read, and decrypts what PBKDF2's did.
+        progress_run "pulumi $cli_build" "testing the passphrase key cache" "$cli_dir/test.log" \
+            in_dir "$here/cli" CGO_ENABLED=0 GOFLAGS="-mod=mod -buildvcs=false" go test -modfile "$cli_dir/cli.mod" -trimpath \
+            -count=1 -run TestPassphrase github.com/pulumi/pulumi/sdk/v3/go/common/resource/config \
+            || die "pulumi $cli_build: go test of the passphrase key cache"
+    fi
+    go_build pulumi "$cli_build" "$here/cli" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi -modfile "$cli_dir/cli.mod" \
+        -tags osusergo,grpcnotrace -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION"
+    rm -rf "$cli_dir/sdk"
+fi
 
 # The Node.js language host. The proxy serves no release of its own module; its last release as a package is
 # sdk/v3 v3.68.0's, which today's CLIs cannot use as it is: it reads the runtime options (typescript, ...)
