@@ -33,10 +33,10 @@ export interface AppReadinessTarget {
 const REVISION = "deployment.kubernetes.io/revision";
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** One GET on a new connection: the status, or the connection error (ECONNREFUSED, a timeout). */
-function answer(url: string, timeoutMs: number): Promise<{ status?: number; error?: string }> {
+/** One GET on a new connection: the status, or the connection error (ECONNREFUSED, a timeout, an abort). */
+function answer(url: string, timeoutMs: number, signal: AbortSignal): Promise<{ status?: number; error?: string }> {
     return new Promise((resolve) => {
-        const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
+        const req = http.get(url, { agent: false, timeout: timeoutMs, signal }, (res) => {
             res.resume();
             res.on("end", () => resolve({ status: res.statusCode }));
             res.on("error", (e) => resolve({ error: e.message }));
@@ -44,6 +44,63 @@ function answer(url: string, timeoutMs: number): Promise<{ status?: number; erro
         req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
         req.on("error", (e) => resolve({ error: (e as NodeJS.ErrnoException).code ?? e.message }));
     });
+}
+
+/** Between passes of the check. */
+const POLL_MS = 100;
+/** Per GET: a server that is slow to answer still counts. */
+const ANSWER_TIMEOUT_MS = 1000;
+/** GETs left pending at once: a new one every pass (0.1 s) covers one timeout's worth. */
+const MAX_PENDING = 10;
+
+/**
+ * The url asked over HTTP, a new GET on a new connection at each `check`, without waiting for an earlier one
+ * that has not answered: a connection made while the load balancer's or kube-proxy's rules change can hang
+ * until its timeout (its SYN dropped), when one made a moment later answers at once. On the embedded cluster
+ * the first GET after a create hung for its whole second, and `pulumi up` with it. A check counts an answer
+ * to any GET, its own or an earlier one, that comes while it waits. `close` aborts the GETs still pending,
+ * which would keep the program from ending.
+ */
+export class UrlProbe {
+    private lastError: string | undefined;
+    private pending = 0;
+    private readonly aborts = new AbortController();
+    /** The checks waiting now: each is told of an answer. */
+    private readonly waiting = new Set<(error?: string) => void>();
+
+    constructor(private readonly url: string) {}
+
+    /** Undefined when a GET answered while this waited; else why not, after waiting up to `sliceMs`. */
+    async check(sliceMs: number): Promise<string | undefined> {
+        let settle: (error?: string) => void = () => {};
+        const result = new Promise<string | undefined>((resolve) => { settle = resolve; });
+        this.waiting.add(settle);
+        const timer = setTimeout(() => settle(this.lastError ?? "no answer yet"), sliceMs);
+        if (this.pending < MAX_PENDING) {
+            this.pending++;
+            void answer(this.url, ANSWER_TIMEOUT_MS, this.aborts.signal).then((a) => {
+                this.pending--;
+                if (a.error) {
+                    this.lastError = a.error;
+                    settle(a.error);
+                } else {
+                    for (const tell of this.waiting) {
+                        tell(undefined);
+                    }
+                }
+            });
+        }
+        try {
+            return await result;
+        } finally {
+            clearTimeout(timer);
+            this.waiting.delete(settle);
+        }
+    }
+
+    close(): void {
+        this.aborts.abort();
+    }
 }
 
 /** Why a pod is not Ready, in the words of its status (waiting reason, termination, or the failing probe). */
@@ -73,8 +130,11 @@ function whyNotReady(pod: any): string {
     return ready?.message ?? pod.status?.phase ?? "pending";
 }
 
-/** What is still missing (empty: the app serves what was asked for). */
-export async function missing(api: KubernetesApi, t: AppReadinessTarget): Promise<string[]> {
+/**
+ * What is still missing (empty: the app serves what was asked for). `probe`: the url's, kept from one pass to the
+ * next (else a new one, for this pass alone).
+ */
+export async function missing(api: KubernetesApi, t: AppReadinessTarget, probe?: UrlProbe): Promise<string[]> {
     const apps = `/apis/apps/v1/namespaces/${t.namespace}`;
     const selector = `labelSelector=${encodeURIComponent(t.selector)}`;
     const d = await api.get(`${apps}/deployments/${t.deployment}`);
@@ -119,9 +179,15 @@ export async function missing(api: KubernetesApi, t: AppReadinessTarget): Promis
             (unready.length ? ` (${unready.slice(0, 3).map((p: any) => `${p.metadata.name}: ${whyNotReady(p)}`).join("; ")})` : ""));
     }
     if (t.url && want > 0) {
-        const a = await answer(t.url, 1000);
-        if (a.error) {
-            problems.push(`${t.url} does not answer from this machine (${a.error})`);
+        // Kept from pass to pass, a pass waits for an answer at most until the next; alone, a GET's whole timeout.
+        const own = probe ? undefined : new UrlProbe(t.url);
+        try {
+            const error = probe ? await probe.check(POLL_MS) : await own!.check(ANSWER_TIMEOUT_MS + POLL_MS);
+            if (error) {
+                problems.push(`${t.url} does not answer from this machine (${error})`);
+            }
+        } finally {
+            own?.close();
         }
     }
     return problems;
@@ -130,24 +196,29 @@ export async function missing(api: KubernetesApi, t: AppReadinessTarget): Promis
 /** Waits until nothing is missing; throws after `t.timeoutSeconds` with what still was. */
 export async function waitUntilServing(api: KubernetesApi, t: AppReadinessTarget): Promise<void> {
     const deadline = Date.now() + t.timeoutSeconds * 1000;
+    const probe = t.url ? new UrlProbe(t.url) : undefined;
     let shown = "";
-    for (;;) {
-        let now: string[];
-        try {
-            now = await missing(api, t);
-        } catch (e) {
-            now = [`the Kubernetes API: ${(e as Error).message}`];
+    try {
+        for (;;) {
+            let now: string[];
+            try {
+                now = await missing(api, t, probe);
+            } catch (e) {
+                now = [`the Kubernetes API: ${(e as Error).message}`];
+            }
+            if (now.length === 0) {
+                return;
+            }
+            if (now.join("; ") !== shown) {
+                shown = now.join("; ");
+                t.log(`waiting: ${shown}`);
+            }
+            if (Date.now() > deadline) {
+                throw new Error(`the app does not serve what was asked for after ${t.timeoutSeconds} s (rolloutTimeout): ${shown}`);
+            }
+            await wait(POLL_MS);
         }
-        if (now.length === 0) {
-            return;
-        }
-        if (now.join("; ") !== shown) {
-            shown = now.join("; ");
-            t.log(`waiting: ${shown}`);
-        }
-        if (Date.now() > deadline) {
-            throw new Error(`the app does not serve what was asked for after ${t.timeoutSeconds} s (rolloutTimeout): ${shown}`);
-        }
-        await wait(100);
+    } finally {
+        probe?.close();
     }
 }

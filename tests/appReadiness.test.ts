@@ -5,6 +5,7 @@
  */
 import * as assert from "assert";
 import * as http from "http";
+import * as net from "net";
 import { AddressInfo } from "net";
 import { AppReadinessTarget, missing, waitUntilServing } from "../components/appReadiness";
 import type { KubernetesApi } from "../components/kubernetesApi";
@@ -104,6 +105,36 @@ describe("app readiness check", () => {
         w.replicas = 0;
         w.pods = [];
         assert.deepStrictEqual(await missing(fakeApi(w), target({ url: `http://127.0.0.1:${port}/` })), [], "0 replicas: nothing to answer");
+    });
+
+    it("a GET that hangs does not hold the check: one on a new connection a pass later answers, and the hung one is dropped at the end", async () => {
+        const w: World = { replicas: 1, revision: "1", replicaSets: [rs("cur", "1")], pods: [pod("a", "cur")], endpoints: [readyEndpoint("a")] };
+        // The first connection is accepted and never answered (as one made while the rules change); the rest get a 200.
+        let connections = 0;
+        let hungClosed = false;
+        const server = net.createServer((socket) => {
+            if (++connections === 1) {
+                socket.resume();
+                socket.on("close", () => { hungClosed = true; });
+                return;
+            }
+            socket.once("data", () => socket.end("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"));
+        });
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+        const logged: string[] = [];
+        try {
+            const t0 = Date.now();
+            await waitUntilServing(fakeApi(w), target({ url, log: (m) => logged.push(m) }));
+            const took = Date.now() - t0;
+            assert.ok(took < 700, `took ${took} ms: the check waited for the hung GET (its timeout is 1000 ms)`);
+            assert.ok(connections >= 2, `${connections} connections`);
+            assert.deepStrictEqual(logged, [`waiting: ${url} does not answer from this machine (no answer yet)`]);
+            await new Promise((resolve) => setTimeout(resolve, 50));
+            assert.ok(hungClosed, "the hung GET was left open after the check returned");
+        } finally {
+            await new Promise((resolve) => server.close(resolve));
+        }
     });
 
     it("fails after its timeout with what is still missing, and logs each change of it once", async () => {
