@@ -24,9 +24,18 @@ const GRACEFUL_STOP_SECONDS = 30;
  * when nothing else changes. A LoadBalancer Service is done when it has an address (AWS: the load balancer's
  * hostname, once the controller made it; Argo CD's and kstatus's rule too); the pods behind it are the readiness
  * check's to wait for (components/appReadiness.ts). Other types have nothing to wait for.
+ *
+ * And the port is the one asked for. The provider's await watches the Service through an informer, whose first
+ * list can be older than the update it just made, and returns the first version that meets the conditions as the
+ * Service's outputs. With the address alone, the version from before a port change met them: on the embedded
+ * cluster (12-02), one of 14 port changes by hand recorded the old port in the state, and CI's README suite hit it. The stack's url then named the old port,
+ * and the next `pulumi up` back to that port saw no change and left the Service on the other one.
  */
 export const WAIT_FOR = "pulumi.com/waitFor";
-export const serviceWaitFor = (type: string) => (type === "LoadBalancer" ? "jsonpath={.status.loadBalancer.ingress[0]}" : "jsonpath={.spec.clusterIP}");
+export const serviceWaitFor = (type: string, port: number) => JSON.stringify([
+    type === "LoadBalancer" ? "jsonpath={.status.loadBalancer.ingress[0]}" : "jsonpath={.spec.clusterIP}",
+    `jsonpath={.spec.ports[0].port}=${port}`,
+]);
 
 /**
  * A web server on Kubernetes: a Deployment (labels and selector `app: <name>`, RollingUpdate, probes,
@@ -148,8 +157,8 @@ export class WebApp extends pulumi.ComponentResource {
         this.service = new corev1.Service(names.service, {
             metadata: {
                 name: names.service, namespace, labels,
-                annotations: pulumi.all([args.loadBalancer?.annotations ?? {}, serviceType])
-                    .apply(([annotations, type]) => ({ ...annotations, [WAIT_FOR]: serviceWaitFor(type) })),
+                annotations: pulumi.all([args.loadBalancer?.annotations ?? {}, serviceType, args.port])
+                    .apply(([annotations, type, port]) => ({ ...annotations, [WAIT_FOR]: serviceWaitFor(type, port) })),
             },
             spec: {
                 type: serviceType,

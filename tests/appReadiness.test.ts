@@ -188,6 +188,11 @@ describe("readiness settings (readinessCheck)", () => {
         const t0 = Date.now();
         await runProgram({ ...stageConfig("local"), ...configMap({ kubeconfig: writeTempKubeconfig() }) });
         assert.ok(Date.now() - t0 < 20000);
-        assert.strictEqual(one("kubernetes:core/v1:Service").inputs.metadata.annotations["pulumi.com/waitFor"], "jsonpath={.status.loadBalancer.ingress[0]}");
+        assert.strictEqual(one("kubernetes:core/v1:Service").inputs.metadata.annotations["pulumi.com/waitFor"],
+            '["jsonpath={.status.loadBalancer.ingress[0]}","jsonpath={.spec.ports[0].port}=80"]');
+        // The port asked for is part of the await, so that a version of the Service from before a port change cannot end it.
+        await runProgram({ ...stageConfig("local"), ...configMap({ kubeconfig: writeTempKubeconfig(), port: 8080 }) });
+        assert.strictEqual(one("kubernetes:core/v1:Service").inputs.metadata.annotations["pulumi.com/waitFor"],
+            '["jsonpath={.status.loadBalancer.ingress[0]}","jsonpath={.spec.ports[0].port}=8080"]');
     });
 });

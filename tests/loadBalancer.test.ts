@@ -3,7 +3,9 @@ import { ALLOW_INTERNET, AWS_LB_INTERNAL, AWS_LB_TYPE } from "../policy/annotati
 import { configMap, one, runProgram, stageConfig, writeTempKubeconfig } from "../harness/mocks";
 import { WAIT_FOR } from "../components/webApp";
 
-const LB_ADDRESS = "jsonpath={.status.loadBalancer.ingress[0]}";
+/** The provider's await of a Service on port 80: its address (or cluster IP), and the port asked for. */
+const LB_ADDRESS = JSON.stringify(["jsonpath={.status.loadBalancer.ingress[0]}", "jsonpath={.spec.ports[0].port}=80"]);
+const CLUSTER_IP = JSON.stringify(["jsonpath={.spec.clusterIP}", "jsonpath={.spec.ports[0].port}=80"]);
 
 /**
  * The registered Service's load-balancer annotations (undefined: none), the provider's await condition
@@ -70,7 +72,7 @@ describe("load balancer on EKS (loadBalancer)", () => {
         // Leaving LoadBalancer removes an nlb annotation as well: that too must not be done in place.
         await runProgram({ ...stageConfig("dev"), ...configMap({ serviceType: "NodePort" }) });
         assert.deepStrictEqual(service(), {
-            annotations: undefined, waitFor: "jsonpath={.spec.clusterIP}", sourceRanges: undefined, type: "NodePort",
+            annotations: undefined, waitFor: CLUSTER_IP, sourceRanges: undefined, type: "NodePort",
             replaceOnChanges: REPLACE_ON_EKS, deleteBeforeReplace: true,
         });
     });
