@@ -28,8 +28,9 @@ const GRACEFUL_STOP_SECONDS = 30;
  * And the port is the one asked for. The provider's await watches the Service through an informer, whose first
  * list can be older than the update it just made, and returns the first version that meets the conditions as the
  * Service's outputs. With the address alone, the version from before a port change met them: on the embedded
- * cluster (12-02), one of 14 port changes by hand recorded the old port in the state, and CI's README suite hit it. The stack's url then named the old port,
- * and the next `pulumi up` back to that port saw no change and left the Service on the other one.
+ * cluster (12-02), one of 14 port changes by hand recorded the old port in the state, and CI's README suite hit
+ * it. The stack's url then named the old port, and the next `pulumi up` back to that port saw no change and left
+ * the Service on the other one.
  */
 export const WAIT_FOR = "pulumi.com/waitFor";
 export const serviceWaitFor = (type: string, port: number) => JSON.stringify([
