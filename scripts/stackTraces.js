@@ -99,4 +99,4 @@ function skipMappingUnshownStacks() {
     });
 }
 
-module.exports = { skipMappingUnshownStacks, unmappedStacks, programFramesMapped, SOURCE_MAP_SUPPORT, DEBUGGABLE, RESOURCE };
+module.exports = { skipMappingUnshownStacks, unmappedStacks, SOURCE_MAP_SUPPORT, DEBUGGABLE, RESOURCE };
