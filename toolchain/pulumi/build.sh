@@ -44,8 +44,9 @@ fi
 # only from flags, which they no longer pass, and it cannot run a policy pack (RunPlugin: "not supported"),
 # which CLIs since 3.221 start through the language host its PulumiPolicy.yaml names. So it is built from a
 # copy of that package, patched (language-nodejs/host.patch) and with three files added (run_plugin.go,
-# runtime_options.go, run_path.go; run_path_test.go is run after the build), against sdk/v3 of the CLI's own release (language-nodejs/go.mod), whose protocol
-# has the fields RunPlugin needs and whose policy proxy it uses. Its monitor proxy (proxy*.go) is left out:
+# runtime_options.go, run_path.go; run_path_test.go is run after the build), against sdk/v3 of the CLI's
+# own release (language-nodejs/go.mod), whose protocol has the fields RunPlugin needs and whose policy
+# proxy it uses. Its monitor proxy (proxy*.go) is left out:
 # the patched Run hands the program the engine's own monitor (host.patch says why). Cached by the hash of
 # those files.
 host=pulumi-language-nodejs
